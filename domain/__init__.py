@@ -1,0 +1,1 @@
+"""Lianxin's write side: aggregates, their events and commands, the application service."""

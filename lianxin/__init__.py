@@ -1,0 +1,1 @@
+"""Process wiring for Lianxin: configuration, storage, bootstrap and the command line."""

@@ -1,0 +1,2 @@
+-- Lianxin's read-model and support tables start here; see the numbered files that follow.
+SELECT 1;
