@@ -70,7 +70,7 @@ class ApplicationCore(Application[UUID]):
     def load(self, kind: type[A], aggregate_id: UUID, *, label: str | None = None) -> A:
         """The aggregate, or :class:`NotFound` naming what was looked for."""
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: Aggregate = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise NotFound(label or kind.__name__, aggregate_id) from None
         if not isinstance(aggregate, kind):
@@ -143,7 +143,7 @@ class ApplicationCore(Application[UUID]):
 
     def _receipt(self, key: UUID, command: str) -> CommandResult | None:
         try:
-            receipt = self.repository.get(key)
+            receipt: Aggregate = self.repository.get(key)
         except AggregateNotFoundError:
             return None
         assert isinstance(receipt, CommandReceipt)
@@ -185,4 +185,19 @@ class ApplicationCore(Application[UUID]):
     def require_issue_of_enterprise(self, field: str, issue_id: UUID, enterprise_id: UUID) -> Any:
         """The Issue, or ValidationError if it belongs to another enterprise.
         Implemented by IssueService (returns domain.issue.Issue)."""
+        raise NotImplementedError
+
+    def new_issue_from_visit(
+        self,
+        *,
+        enterprise_id: UUID,
+        region_code: str,
+        visit_id: UUID,
+        category: str,
+        description: str,
+        actor: Actor,
+        at: datetime,
+    ) -> Aggregate:
+        """An unsaved Issue raised on a visit, for VisitService to save in the same transaction
+        as the visit. Implemented by IssueService (returns domain.issue.Issue)."""
         raise NotImplementedError
