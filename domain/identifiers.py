@@ -31,6 +31,8 @@ __all__ = [
     "parent_region",
     "region_ancestors",
     "region_level",
+    "region_prefix",
+    "region_range",
     "synthetic_uscc",
     "uscc_check_character",
     "validate_phone",
@@ -390,3 +392,28 @@ def _landline(digits: str) -> str | None:
     if not re.fullmatch(r"[2-9]\d{6,7}", number):
         return None
     return f"{area}-{number}"
+
+
+def region_prefix(scope: str) -> str:
+    """The leading digits every code in ``scope``'s subtree starts with.
+
+    Province ``410000`` → ``41``; city ``411300`` → ``4113``; county ``419001`` → ``419001``;
+    town ``419001001`` → itself. A province-administered county (``4190xx``) hangs off its
+    province, whose prefix it shares, so prefix matching equals :func:`is_within_region`.
+    """
+    if len(scope) == 9:
+        return scope
+    if scope[2:] == "0000":
+        return scope[:2]
+    if scope[4:] == "00":
+        return scope[:4]
+    return scope
+
+
+def region_range(scope: str) -> tuple[str, str]:
+    """``(low, high)`` such that a code is in ``scope``'s subtree iff ``low <= code < high``.
+
+    Lets SQL use an ordinary index for subtree filters on both stores (no LIKE).
+    """
+    prefix = region_prefix(scope)
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)

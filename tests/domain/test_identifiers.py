@@ -12,6 +12,7 @@ from domain.identifiers import (
     parent_region,
     region_ancestors,
     region_level,
+    region_range,
     synthetic_uscc,
     uscc_check_character,
     validate_phone,
@@ -217,3 +218,24 @@ class TestPhone:
         with pytest.raises(ValidationError) as refused:
             validate_phone("contactPhone", given)
         assert (refused.value.field, refused.value.rule) == ("contactPhone", "phone_format")
+
+
+@pytest.mark.parametrize(
+    ("scope", "code", "inside"),
+    [
+        ("410000", "419001", True),  # a province-administered county is in its province
+        ("410000", "419001001", True),
+        ("411300", "411302", True),
+        ("441900", "441900003", True),  # a city without counties
+        ("419001", "419001001", True),
+        ("419001", "419002", False),
+        ("411300", "411400", False),
+        ("410000", "420000", False),
+    ],
+)
+def test_region_range_matches_the_subtree(scope: str, code: str, inside: bool) -> None:
+    # Given a scope's index range, when a code is compared with it,
+    # then it lies inside exactly when the tree says it is in the subtree.
+    low, high = region_range(scope)
+    assert (low <= code < high) is inside
+    assert is_within_region(code, scope) is inside
