@@ -30,6 +30,7 @@ from domain.common import (
     require_text,
 )
 from domain.identifiers import validate_phone, validate_region_code, validate_uscc
+from migrations import upcasters
 
 __all__ = [
     "PROFILE_FIELDS",
@@ -252,6 +253,8 @@ class Enterprise(Aggregate):
 
     class Registered(Aggregate.Created):
         TOPIC = "lianxin.enterprise.registered"
+        class_version = 2
+        upcast_v1_v2 = staticmethod(upcasters.enterprise_registered_v1_v2)
         name: str
         uscc: str
         region_code: str

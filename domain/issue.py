@@ -44,6 +44,7 @@ from domain.common import (
     require_text,
 )
 from domain.working_days import Deadline, DeadlineRules, WorkingCalendar
+from migrations import upcasters
 
 __all__ = [
     "ALLOWED_STATES",
@@ -387,6 +388,8 @@ class Issue(Aggregate):
         """登记: the enterprise raised a problem (on a visit, at a window, on the hotline…)."""
 
         TOPIC = "lianxin.issue.raised"
+        class_version = 2
+        upcast_v1_v2 = staticmethod(upcasters.issue_raised_v1_v2)
         actor: Actor
         occurred_at: datetime
         enterprise_id: UUID
