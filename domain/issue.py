@@ -22,12 +22,8 @@ projection can tell, for every stretch of time, who held the issue (clock owners
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
-from enum import StrEnum
-from types import MappingProxyType
-from typing import TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.domain import Aggregate, event
@@ -42,6 +38,25 @@ from domain.common import (
     business_date,
     optional_text,
     require_text,
+)
+from domain.issue_vocabulary import (
+    ALLOWED_STATES,
+    CLOSABLE_RATINGS,
+    DISPATCH_OFFICE_ROLES,
+    MAX_CO_DEPARTMENTS,
+    MAX_EXTENSION_DAYS,
+    OPEN_STATES,
+    REGION_CODE_PATTERN,
+    Category,
+    Channel,
+    Flag,
+    IssueState,
+    Outcome,
+    Rating,
+    RatingMethod,
+    Tier,
+    flag_of,
+    parse_choice,
 )
 from domain.working_days import Deadline, DeadlineRules, WorkingCalendar
 from migrations import upcasters
@@ -65,306 +80,6 @@ __all__ = [
     "flag_of",
     "parse_choice",
 ]
-
-# --- Vocabulary ---------------------------------------------------------------------------------
-
-
-class IssueState(StrEnum):
-    """Where an issue stands in its lifecycle."""
-
-    REPORTED = "reported"
-    DISPATCHED = "dispatched"
-    IN_PROGRESS = "in_progress"
-    RETURN_REQUESTED = "return_requested"
-    PAUSED = "paused"
-    RESOLVED = "resolved"
-    REOPENED = "reopened"
-    CLOSED = "closed"
-    WITHDRAWN = "withdrawn"
-    MERGED = "merged"
-
-    @property
-    def label(self) -> str:
-        return _STATE_LABELS[self]
-
-
-_STATE_LABELS = {
-    IssueState.REPORTED: "已登记",
-    IssueState.DISPATCHED: "已交办",
-    IssueState.IN_PROGRESS: "办理中",
-    IssueState.RETURN_REQUESTED: "退回待审",
-    IssueState.PAUSED: "已挂起",
-    IssueState.RESOLVED: "已办结",
-    IssueState.REOPENED: "重办",
-    IssueState.CLOSED: "已销号",
-    IssueState.WITHDRAWN: "已撤回",
-    IssueState.MERGED: "已合并",
-}
-
-
-class Tier(StrEnum):
-    """分级解决: who solves it, and so how many working days it gets."""
-
-    GENERAL = "general"
-    ROUTINE = "routine"
-    MAJOR = "major"
-
-    @property
-    def label(self) -> str:
-        return _TIER_LABELS[self]
-
-    @property
-    def rank(self) -> int:
-        return _TIER_ORDER.index(self)
-
-
-_TIER_LABELS = {Tier.GENERAL: "一般", Tier.ROUTINE: "常规", Tier.MAJOR: "重大"}
-_TIER_ORDER = (Tier.GENERAL, Tier.ROUTINE, Tier.MAJOR)
-
-
-class Channel(StrEnum):
-    """How the issue reached us."""
-
-    VISIT = "visit"
-    SERVICE_WINDOW = "service_window"
-    HOTLINE_12345 = "hotline_12345"
-    ONLINE = "online"
-    LIAISON_CARD = "liaison_card"
-    MEETING = "meeting"
-
-    @property
-    def label(self) -> str:
-        return _CHANNEL_LABELS[self]
-
-
-_CHANNEL_LABELS = {
-    Channel.VISIT: "走访",
-    Channel.SERVICE_WINDOW: "服务窗口",
-    Channel.HOTLINE_12345: "12345热线",
-    Channel.ONLINE: "网上平台",
-    Channel.LIAISON_CARD: "连心卡",
-    Channel.MEETING: "座谈会",
-}
-
-
-class Category(StrEnum):
-    """What kind of problem it is (KPIs and repeat detection group by it)."""
-
-    FINANCE = "finance"
-    TALENT = "talent"
-    LAND = "land"
-    APPROVAL = "approval"
-    INFRASTRUCTURE = "infrastructure"
-    PARKING = "parking"
-    ENVIRONMENT = "environment"
-    SAFETY = "safety"
-    UTILITIES = "utilities"
-    TAX = "tax"
-    POLICY = "policy"
-    MARKET = "market"
-    TECHNOLOGY = "technology"
-    LEGAL = "legal"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return _CATEGORY_LABELS[self]
-
-
-_CATEGORY_LABELS = {
-    Category.FINANCE: "融资",
-    Category.TALENT: "人才用工",
-    Category.LAND: "用地",
-    Category.APPROVAL: "审批",
-    Category.INFRASTRUCTURE: "基础设施",
-    Category.PARKING: "停车",
-    Category.ENVIRONMENT: "环保",
-    Category.SAFETY: "安全生产",
-    Category.UTILITIES: "水电气",
-    Category.TAX: "税费",
-    Category.POLICY: "政策咨询",
-    Category.MARKET: "市场拓展",
-    Category.TECHNOLOGY: "科技创新",
-    Category.LEGAL: "法律",
-    Category.OTHER: "其他",
-}
-
-
-class Outcome(StrEnum):
-    """What the handler reports when resolving (办结)."""
-
-    SOLVED = "solved"
-    PARTLY_SOLVED = "partly_solved"
-    EXPLAINED = "explained"
-    NOT_IN_REMIT = "not_in_remit"
-
-    @property
-    def label(self) -> str:
-        return _OUTCOME_LABELS[self]
-
-
-_OUTCOME_LABELS = {
-    Outcome.SOLVED: "已解决",
-    Outcome.PARTLY_SOLVED: "部分解决",
-    Outcome.EXPLAINED: "解释说明",
-    Outcome.NOT_IN_REMIT: "不属于职责",
-}
-
-
-class Rating(StrEnum):
-    """The enterprise's verdict on a reply."""
-
-    SATISFIED = "satisfied"
-    BASICALLY_SATISFIED = "basically_satisfied"
-    DISSATISFIED = "dissatisfied"
-
-    @property
-    def label(self) -> str:
-        return _RATING_LABELS[self]
-
-
-_RATING_LABELS = {
-    Rating.SATISFIED: "满意",
-    Rating.BASICALLY_SATISFIED: "基本满意",
-    Rating.DISSATISFIED: "不满意",
-}
-
-
-class RatingMethod(StrEnum):
-    """How a rating was collected (回访方式)."""
-
-    PHONE = "phone"
-    VISIT = "visit"
-    ONLINE = "online"
-    SMS = "sms"
-    WECHAT = "wechat"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return _METHOD_LABELS[self]
-
-
-_METHOD_LABELS = {
-    RatingMethod.PHONE: "电话",
-    RatingMethod.VISIT: "上门",
-    RatingMethod.ONLINE: "网上",
-    RatingMethod.SMS: "短信",
-    RatingMethod.WECHAT: "微信",
-    RatingMethod.OTHER: "其他",
-}
-
-
-class Flag(StrEnum):
-    """红/绿/黑旗: an issue's status at a glance."""
-
-    GREEN = "green"
-    RED = "red"
-    BLACK = "black"
-
-    @property
-    def label(self) -> str:
-        return _FLAG_LABELS[self]
-
-
-_FLAG_LABELS = {Flag.GREEN: "绿旗", Flag.RED: "红旗", Flag.BLACK: "黑旗"}
-
-#: A rating with which an issue may be closed (满意, 基本满意).
-CLOSABLE_RATINGS = frozenset({Rating.SATISFIED, Rating.BASICALLY_SATISFIED})
-#: Most co-handling departments on one dispatch.
-MAX_CO_DEPARTMENTS = 20
-#: Most working days one extension request may ask for.
-MAX_EXTENSION_DAYS = 60
-#: Roles that act for the dispatch office: they rule on returns, extensions and disputes, and
-#: close an issue the enterprise never rated.
-DISPATCH_OFFICE_ROLES = frozenset({Role.DISPATCHER, Role.LEADER, Role.ADMIN, Role.SYSTEM})
-
-_S = IssueState
-#: States in which the issue is still someone's to handle (the open ledger).
-OPEN_STATES = frozenset(
-    {_S.REPORTED, _S.DISPATCHED, _S.IN_PROGRESS, _S.RETURN_REQUESTED, _S.PAUSED, _S.REOPENED}
-)
-
-#: Which states allow which command; anything else is an InvalidTransition. Conditions inside an
-#: allowed state (a pending extension, a rating to dispute, the feedback window...) are checked by
-#: the command and refused as ValidationError or Forbidden.
-ALLOWED_STATES: Mapping[str, frozenset[IssueState]] = MappingProxyType(
-    {
-        # Before anyone holds it: the dispatch office sorts it, or it is solved where raised.
-        "classify": frozenset({_S.REPORTED}),
-        "resolve_on_spot": frozenset({_S.REPORTED}),
-        "dispatch": frozenset({_S.REPORTED}),  # also the re-dispatch after an upheld return
-        # The department: takes it (again after a reopen) or says it is not its business.
-        "accept": frozenset({_S.DISPATCHED, _S.REOPENED}),
-        "request_return": frozenset({_S.DISPATCHED, _S.IN_PROGRESS}),
-        "rule_return": frozenset({_S.RETURN_REQUESTED}),  # a pending return is ruled first
-        "transfer": frozenset({_S.DISPATCHED, _S.IN_PROGRESS, _S.REOPENED}),
-        "escalate": frozenset({_S.DISPATCHED, _S.IN_PROGRESS, _S.REOPENED}),  # before: classify
-        # The clock, only once accepted.
-        "pause": frozenset({_S.IN_PROGRESS}),
-        "resume": frozenset({_S.PAUSED}),
-        "request_extension": frozenset({_S.IN_PROGRESS}),
-        "rule_extension": frozenset({_S.IN_PROGRESS, _S.PAUSED}),
-        "report_progress": frozenset({_S.IN_PROGRESS, _S.PAUSED}),
-        "supervise": OPEN_STATES,
-        # The verdict.
-        "resolve": frozenset({_S.IN_PROGRESS}),
-        "rate": frozenset({_S.RESOLVED}),
-        "dispute_rating": frozenset({_S.RESOLVED}),
-        "rule_dispute": frozenset({_S.RESOLVED}),
-        "reopen": frozenset({_S.RESOLVED, _S.CLOSED}),  # closed: follow-up visit or inspector
-        "close": frozenset({_S.RESOLVED}),
-        # Leaving the ledger early; a resolved issue awaits its rating instead (no withdrawal
-        # that could hide a dissatisfied verdict).
-        "withdraw": OPEN_STATES,
-        "merge_into": OPEN_STATES,
-    }
-)
-
-_REGION_CODE = re.compile(r"\d{6}(\d{3})?")
-E = TypeVar("E", bound=StrEnum)
-
-
-def parse_choice(field: str, kind: type[E], value: object) -> E:
-    """``value`` as a member of ``kind``, or a ValidationError listing the choices."""
-    if isinstance(value, str):
-        try:
-            return kind(value)
-        except ValueError:
-            pass
-    choices = ", ".join(member.value for member in kind)
-    raise ValidationError(field, "one_of", f"must be one of: {choices}")
-
-
-def flag_of(
-    state: IssueState | str,
-    *,
-    rating: Rating | str | None,
-    deadline: date | None,
-    at: datetime,
-    paused_since: datetime | None = None,
-) -> Flag | None:
-    """The flag an issue carries at ``at`` (DOMAIN.md, Rules: Flags).
-
-    Black: past its deadline while open, or rated dissatisfied. Red: rated satisfied or basically
-    satisfied. Green: otherwise (in hand within its deadline; resolved and awaiting a rating).
-    None: withdrawn or merged. A paused issue's clock stands still, so it is judged at the moment
-    it was paused. A deadline ends at 24:00 Beijing time of its day.
-    """
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError(f"{at.isoformat()} must carry a timezone (e.g. +08:00)")
-    if state in (IssueState.WITHDRAWN, IssueState.MERGED):
-        return None
-    if rating == Rating.DISSATISFIED:
-        return Flag.BLACK
-    if rating in CLOSABLE_RATINGS:
-        return Flag.RED
-    if state in OPEN_STATES and deadline is not None:
-        moment = paused_since if state == IssueState.PAUSED and paused_since is not None else at
-        if business_date(moment) > deadline:
-            return Flag.BLACK
-    return Flag.GREEN
-
 
 # --- The aggregate ------------------------------------------------------------------------------
 
@@ -625,7 +340,7 @@ class Issue(Aggregate):
         """登记 a new issue. ``raised_by`` names who raised it on the enterprise's side."""
         if not isinstance(enterprise_id, UUID):
             raise ValidationError("enterpriseId", "uuid", "must be an enterprise id")
-        if not isinstance(region_code, str) or not _REGION_CODE.fullmatch(region_code):
+        if not isinstance(region_code, str) or not REGION_CODE_PATTERN.fullmatch(region_code):
             raise ValidationError("regionCode", "format", "must be 6 or 9 digits")
         the_channel = parse_choice("channel", Channel, channel)
         if the_channel == Channel.VISIT and visit_id is None:
