@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from lianxin.config import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from projections.machinery import Projection, ProjectionStatus
 
 
 def _settings() -> Settings:
@@ -65,9 +69,95 @@ def directory_load(path: Path, as_user: str) -> None:
     click.echo(str(report))
 
 
+@main.command()
+@click.option("--projection", "names", multiple=True, help="Only these (default: all).")
+@click.option("--page-size", default=500, show_default=True, help="Events per transaction.")
+def project(names: tuple[str, ...], page_size: int) -> None:
+    """Run the projections as their own process (production), until interrupted.
+
+    Several may run at once: each projection is run by one of them, the others stand by.
+    """
+    import signal
+    import threading
+
+    from lianxin.projection_process import RunnerOptions, run_projections
+
+    settings = _settings()
+    projections = _chosen(names)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"projecting {', '.join(p.name for p in projections)}", err=True)
+    run_projections(settings, projections, stop, options=RunnerOptions(page_size=page_size))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(as_json: bool) -> None:
+    """Each projection's position, the log's head and the lag (events and seconds)."""
+    import json
+
+    from lianxin.bootstrap import build_application
+    from lianxin.projection_process import projection_status
+
+    settings = _settings()
+    app = build_application(settings)
+    try:
+        rows = projection_status(settings, _chosen(()), app=app)
+    finally:
+        app.close()
+    if as_json:
+        click.echo(json.dumps([_status_dict(r) for r in rows], ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{'projection':<20} {'position':>10} {'head':>10} {'lag':>8} {'lag s':>8}  error")
+    for r in rows:
+        click.echo(
+            f"{r.name:<20} {r.position:>10} {r.head:>10} {r.lag_events:>8} "
+            f"{r.lag_seconds:>8.1f}  {r.error or ''}"
+        )
+
+
+@main.command()
+@click.argument("name")
+def rebuild(name: str) -> None:
+    """Empty one read model and replay it from the start of the log."""
+    from lianxin.projection_process import rebuild_projection
+    from projections.registry import projection_named
+
+    settings = _settings()
+    try:
+        projection = projection_named(name)
+    except KeyError as e:
+        raise click.ClickException(str(e.args[0])) from None
+    rebuild_projection(settings, projection)
+    click.echo(f"{name}: emptied; its runner replays it from the start")
+
+
+def _chosen(names: tuple[str, ...]) -> list[Projection]:
+    from projections.registry import all_projections, projection_named
+
+    if not names:
+        return all_projections()
+    try:
+        return [projection_named(n) for n in names]
+    except KeyError as e:
+        raise click.ClickException(str(e.args[0])) from None
+
+
+def _status_dict(row: ProjectionStatus) -> dict[str, object]:
+    return {
+        "projection": row.name,
+        "position": row.position,
+        "head": row.head,
+        "lag_events": row.lag_events,
+        "lag_seconds": row.lag_seconds,
+        "caught_up": row.caught_up,
+        "error": row.error,
+    }
+
+
 def run() -> None:  # pragma: no cover - console entry point wrapper
     try:
         main()
     except KeyboardInterrupt:
         sys.exit(130)
-
