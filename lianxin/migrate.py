@@ -103,7 +103,9 @@ def migrate(url: DatabaseUrl) -> list[str]:
             "CREATE TABLE IF NOT EXISTS lianxin_schema_versions ("
             " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
         )
-        done = {row[0] for row in conn.execute("SELECT version FROM lianxin_schema_versions").fetchall()}
+        done = {
+            row[0] for row in conn.execute("SELECT version FROM lianxin_schema_versions").fetchall()
+        }
         for migration in migrations_for(url.kind):
             if migration.version in done:
                 continue
