@@ -33,7 +33,6 @@ import re
 import time
 from collections.abc import AsyncGenerator, Mapping
 from datetime import timedelta
-from importlib import resources
 from json import JSONDecodeError
 from pathlib import Path
 from typing import Any
@@ -71,7 +70,7 @@ logger = logging.getLogger("lianxin.api")
 
 JSON = "application/json"
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
-STATIC_ROOT = Path(str(resources.files("graphql_api") / "static"))
+STATIC_ROOT = Path(__file__).resolve().parent / "static"
 GRAPHIQL_LOCAL = "/static/graphiql/"
 ROOT_PATH_MARK = "{{lianxin_root_path}}"
 #: The IDE page loads only from this server (plus inline code, which GraphiQL needs).

@@ -70,6 +70,99 @@ def directory_load(path: Path, as_user: str) -> None:
 
 
 @main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--demo", is_flag=True, help="Load the seed-story demo campaign into an empty store.")
+@click.option(
+    "--projections/--no-projections",
+    "in_process",
+    default=True,
+    show_default=True,
+    help="Run the projections in this process (off when `lianxin project` runs them).",
+)
+def serve(host: str, port: int, demo: bool, in_process: bool) -> None:
+    """The main job: the GraphQL API (with its projections) on the configured store.
+
+    LIANXIN_ENV defaults to development here (GraphiQL on, a development JWT secret unless
+    LIANXIN_JWT_SECRET is set); set LIANXIN_ENV=production in production.
+    """
+    import os
+
+    import uvicorn
+
+    from graphql_api.app import ApiSettings
+    from lianxin.asgi import build_api
+    from lianxin.migrate import migrate as run_migrations
+
+    os.environ.setdefault("LIANXIN_ENV", "development")
+    settings = _settings()
+    try:
+        api_settings = ApiSettings.from_env()
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    run_migrations(settings.database)
+    if demo:
+        _load_demo(settings)
+    api = build_api(settings, api_settings, run_projections=in_process)
+    click.echo(f"Lianxin on http://{host}:{port}/graphql ({settings.database.kind})", err=True)
+    uvicorn.run(
+        api.app,
+        host=host,
+        port=port,
+        log_level="info",
+        ws="websockets-sansio",
+        ws_max_size=api_settings.limits.max_body_bytes,
+        proxy_headers=True,
+    )
+
+
+def _load_demo(settings: Settings) -> None:
+    from lianxin.bootstrap import build_application
+    from lianxin.demo import load_demo
+
+    app = build_application(settings)
+    try:
+        if app.head() > 0:
+            click.echo("the store is not empty: the demo is not loaded again", err=True)
+            return
+        demo = load_demo(app)
+        click.echo(f"demo campaign loaded: {demo.position} events", err=True)
+    finally:
+        app.close()
+
+
+@main.command()
+@click.option("--user", "user_id", required=True, help="User id (e.g. jy.dispatcher.zhao).")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(
+        ["cadre", "dispatcher", "handler", "leader", "inspector", "auditor", "admin"]
+    ),
+)
+@click.option("--region", default=None, help="Region scope (GB/T 2260 code, e.g. 419001).")
+@click.option("--department", default=None, help="Department code (e.g. 419001.tax).")
+@click.option("--ttl", default="8h", show_default=True, help="Lifetime: 30m, 8h, 7d.")
+def token(user_id: str, role: str, region: str | None, department: str | None, ttl: str) -> None:
+    """Mint a development token (signed with LIANXIN_JWT_SECRET, or the development secret)."""
+    import os
+
+    from domain.common import Role
+    from graphql_api.auth import JwtSettings, Principal
+    from lianxin.tokens import mint_token, parse_ttl
+
+    os.environ.setdefault("LIANXIN_ENV", "development")
+    try:
+        principal = Principal(
+            user_id=user_id, role=Role(role), region=region, department=department
+        )
+        text = mint_token(JwtSettings.from_env(os.environ), principal, ttl=parse_ttl(ttl))
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(text)
+
+
+@main.command()
 @click.option("--projection", "names", multiple=True, help="Only these (default: all).")
 @click.option("--page-size", default=500, show_default=True, help="Events per transaction.")
 def project(names: tuple[str, ...], page_size: int) -> None:

@@ -60,6 +60,9 @@ class ApplicationCore(Application[UUID]):
         self.clock = clock
         self.calendar = calendar or WorkingCalendar()
         self.rules = rules or DeadlineRules()
+        #: Called with the position of the last event after every successful command (e.g. to
+        #: wake this process's projection runner at once instead of at its next poll).
+        self.on_recorded: list[Callable[[int], None]] = []
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -139,6 +142,8 @@ class ApplicationCore(Application[UUID]):
             decide()
             raise Conflict() from None
         position = max(r.notification.id for r in recordings) if recordings else self.head()
+        for listener in self.on_recorded:
+            listener(position)
         return CommandResult(aggregate_id=main.id, version=main.version, position=position)
 
     def _receipt(self, key: UUID, command: str) -> CommandResult | None:
