@@ -71,6 +71,7 @@ from strawberry.types.base import get_object_definition
 from domain.common import Role
 from graphql_api import errors
 from graphql_api.auth import AccessGuard
+from graphql_api.authorization import EVERYONE, Rule, Scope, rule
 from graphql_api.context import POSITION_SCALAR, Info, Position
 from graphql_api.labels import EnumLabels, EnumValueLabel, label_tables, labelled_enum
 from graphql_api.limits import Limits, limit_extensions
@@ -91,6 +92,9 @@ class Feature:
     types: tuple[type, ...] = ()
     nodes: Mapping[str, NodeResolver] = field(default_factory=dict)
     scalars: Mapping[object, Any] = field(default_factory=dict)
+    #: ``"Query.field"`` / ``"Mutation.field"`` / ``"Subscription.field"`` → who may call it
+    #: (``graphql_api.authorization``); every root field needs one.
+    policy: Mapping[str, Rule] = field(default_factory=dict)
 
 
 # --- The core: who am I, node(id), label tables, a WebSocket check ------------------------------
@@ -183,6 +187,12 @@ class CoreSubscription:
 
 CORE = Feature(
     name="core",
+    policy={
+        "Query.viewer": rule(EVERYONE, Scope.NONE, "anyone may ask who they are"),
+        "Query.node": rule(EVERYONE, Scope.NONE, "each type's resolver checks the object's scope"),
+        "Query.enumLabels": rule(EVERYONE, Scope.NONE, "labels are public vocabulary"),
+        "Subscription.ticks": rule(EVERYONE, Scope.NONE, "a transport check with no data"),
+    },
     query=CoreQuery,
     subscription=CoreSubscription,
     types=errors.ERROR_TYPES,
@@ -200,9 +210,12 @@ class LianxinSchema(strawberry.Schema):
     """The schema, plus what resolvers look up through ``info.schema``: the node registry and
     the enum label tables."""
 
-    def __init__(self, *args: Any, nodes: NodeRegistry, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, nodes: NodeRegistry, policy: Mapping[str, Rule], **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.nodes = nodes
+        self.policy = dict(policy)
         self.enum_labels = label_tables(self._schema)
         node_interface = self._schema.type_map["Node"]
         for type_name in nodes.type_names:
@@ -253,7 +266,12 @@ def build_schema(
         raise ValueError("no feature contributes a query")
     registry = NodeRegistry()
     scalars: dict[object, Any] = {}
+    policy: dict[str, Rule] = {}
     for f in features:
+        for operation, found in f.policy.items():
+            if operation in policy:
+                raise ValueError(f"two features give a rule for {operation}")
+            policy[operation] = found
         for type_name, resolver in f.nodes.items():
             registry.register(type_name, resolver)
         scalars.update(f.scalars)
@@ -274,4 +292,5 @@ def build_schema(
         extensions=extensions,
         config=StrawberryConfig(scalar_map=scalars),
         nodes=registry,
+        policy=policy,
     )
