@@ -162,6 +162,23 @@ def token(user_id: str, role: str, region: str | None, department: str | None, t
     click.echo(text)
 
 
+@main.command("schema")
+@click.option("--check", is_flag=True, help="Exit 1 if schema.graphql differs (CI drift check).")
+@click.argument("path", default="schema.graphql", type=click.Path(dir_okay=False, path_type=Path))
+def schema_command(check: bool, path: Path) -> None:
+    """Write the GraphQL SDL (the API's public contract) to PATH, or check it is current."""
+    from graphql_api.sdl import current_sdl
+
+    sdl = current_sdl()
+    if check:
+        if not path.exists() or path.read_text(encoding="utf-8") != sdl:
+            raise click.ClickException(f"{path} is out of date: run `lianxin schema {path}`")
+        click.echo(f"{path} is current")
+        return
+    path.write_text(sdl, encoding="utf-8")
+    click.echo(f"wrote {path}")
+
+
 @main.command()
 @click.option("--projection", "names", multiple=True, help="Only these (default: all).")
 @click.option("--page-size", default=500, show_default=True, help="Events per transaction.")
