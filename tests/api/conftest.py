@@ -201,3 +201,8 @@ def start_api(app: Lianxin, jwt_settings: JwtSettings) -> Iterator[StartApi]:
 def api(start_api: StartApi) -> RunningApi:
     """The API with default settings (IDE and introspection off, as in production)."""
     return start_api()
+
+
+# The live-stack fixtures (the demo campaign served with real projections) live in their own
+# module; importing them here makes them available to every API test module.
+from tests.api.live import live_api, live_store  # noqa: E402, F401

@@ -28,7 +28,6 @@ for module in pkgutil.iter_modules(tests.api.__path__):
     if module.name.startswith("authz_cases_"):
         importlib.import_module(f"tests.api.{module.name}")
 
-pytestmark = both_stores()
 SCHEMA = build_schema(Limits(), introspection=True)
 ROLES = [r for r in Role if r is not Role.SYSTEM]
 
@@ -72,6 +71,7 @@ def call(live: LiveApi, case: AuthzCase, role: Role, variables: dict[str, Any]) 
         return payload
 
 
+@both_stores()
 @pytest.mark.parametrize("operation", sorted(CASES))
 def test_the_matrix(live_api: LiveApi, operation: str) -> None:
     case = CASES[operation]
