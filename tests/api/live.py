@@ -142,7 +142,7 @@ def live_api(live_store: DatabaseUrl) -> Iterator[LiveApi]:
     api.close()
 
 
-def both_stores() -> Any:
+def both_stores() -> pytest.MarkDecorator:
     """Parametrise a test module's ``live_store`` over SQLite and PostgreSQL:
     ``pytestmark = both_stores()``."""
     return pytest.mark.parametrize(
