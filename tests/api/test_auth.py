@@ -315,7 +315,7 @@ def bad_tokens(api: RunningApi) -> dict[str, tuple[str, str]]:
     long_ago = datetime.now(UTC) - timedelta(hours=2)
     other = JwtSettings("HS256", "another-secret-0123456789abcdefghijklmnopq")
     no_exp = jwt.encode({"sub": "u", "role": "admin"}, TEST_SECRET, algorithm="HS256")
-    unsigned = jwt.encode({"sub": "u", "role": "admin", "exp": 9999999999}, None, algorithm="none")
+    unsigned = jwt.encode({"sub": "u", "role": "admin", "exp": 9999999999}, "", algorithm="none")
     system = jwt.encode({"sub": "u", "role": "system", "exp": 9999999999}, TEST_SECRET)
     cadre_unscoped = jwt.encode({"sub": "u", "role": "cadre", "exp": 9999999999}, TEST_SECRET)
     return {
