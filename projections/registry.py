@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from projections.audit_trail.projection import AuditTrail
+from projections.directory_view import DirectoryViewProjection
+from projections.enterprise_profile.projection import EnterpriseProfileProjection
+from projections.issue_ledger.projection import IssueLedger
+from projections.leadership.projection import LeadershipProjection
 from projections.machinery import Projection
+from projections.repeat_visits.projection import RepeatVisitsProjection
+from projections.visit_log import VisitLogProjection
 
 
 def all_projections() -> list[Projection]:
     """A fresh instance of each read model (projections keep page-local state)."""
-    return []
+    return [
+        IssueLedger(),
+        AuditTrail(),
+        LeadershipProjection(),
+        EnterpriseProfileProjection(),
+        RepeatVisitsProjection(),
+        VisitLogProjection(),
+        DirectoryViewProjection(),
+    ]
 
 
 def projection_named(name: str) -> Projection:
