@@ -98,6 +98,9 @@ class Forbidden(UserError):
 )
 class AlreadyApplied(UserError):
     position: Position
+    #: The object the first application acted on (e.g. the issue a retried raiseIssue created),
+    #: so a client that lost the first response still learns it.
+    object_id: strawberry.ID | None = None
 
 
 #: Every expected refusal. A result union is ``Annotated[Success | CommandError, union(...)]``.
@@ -146,11 +149,28 @@ def from_domain(error: common.DomainError) -> CommandError:
     raise TypeError(f"no API error for {type(error).__name__}; add it to errors.from_domain")
 
 
+#: Which node type a use case acts on, by the noun its name ends with.
+_NODE_OF_COMMAND = (
+    ("issue", "Issue"),
+    ("enterprise", "Enterprise"),
+    ("liaison", "Enterprise"),
+    ("quiet_days", "Enterprise"),
+    ("visit", "Visit"),
+    ("region", "Region"),
+    ("department", "Department"),
+    ("user", "User"),
+)
+
+
 def already_applied(result: CommandResult) -> AlreadyApplied:
+    from graphql_api.relay import to_global_id  # relay imports this module: import late
+
+    node = next((t for noun, t in _NODE_OF_COMMAND if noun in result.command), None)
     return AlreadyApplied(
         message="this command id was applied before; nothing new was recorded",
         code="ALREADY_APPLIED",
         position=Position(result.position),
+        object_id=strawberry.ID(to_global_id(node, result.aggregate_id)) if node else None,
     )
 
 

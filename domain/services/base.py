@@ -41,6 +41,8 @@ class CommandResult:
     version: int
     position: int
     already_applied: bool = False
+    #: The use case that produced it (e.g. ``"dispatch_issue"``).
+    command: str = ""
 
 
 class ApplicationCore(Application[UUID]):
@@ -144,7 +146,9 @@ class ApplicationCore(Application[UUID]):
         position = max(r.notification.id for r in recordings) if recordings else self.head()
         for listener in self.on_recorded:
             listener(position)
-        return CommandResult(aggregate_id=main.id, version=main.version, position=position)
+        return CommandResult(
+            aggregate_id=main.id, version=main.version, position=position, command=command
+        )
 
     def _receipt(self, key: UUID, command: str) -> CommandResult | None:
         try:
@@ -163,6 +167,7 @@ class ApplicationCore(Application[UUID]):
             version=receipt.aggregate_version,
             position=self.head(),
             already_applied=True,
+            command=receipt.command,
         )
 
     def head(self) -> int:

@@ -40,7 +40,7 @@ OUTCOME = """
     ... on ValidationError { field rule }
     ... on InvalidTransition { state command }
     ... on NotFound { kind key }
-    ... on AlreadyApplied { position }
+    ... on AlreadyApplied { position objectId }
 """
 
 
@@ -359,6 +359,7 @@ def test_a_retried_command_id_is_applied_once(live_api: LiveApi) -> None:
 
     assert again["__typename"] == "AlreadyApplied"
     assert again["position"] >= first["position"]  # reading there shows the first effect
+    assert again["objectId"] == first["id"]  # a client that lost the response learns the issue
     assert app.head() == head  # nothing new was recorded
     reused = mutate(
         live_api,
