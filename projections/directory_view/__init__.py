@@ -1,0 +1,50 @@
+"""The directory as the API reads it: regions (a tree by parent code), departments (seated in a
+region) and users (role, region scope, department), with current names and states."""
+
+from .projection import DirectoryViewProjection
+from .view import (
+    USER_ORDER,
+    DepartmentEntry,
+    RegionEntry,
+    UserEntry,
+    UserFilters,
+    children_of,
+    count_users,
+    department,
+    departments,
+    departments_by_codes,
+    departments_by_ids,
+    region,
+    regions,
+    regions_by_codes,
+    regions_by_ids,
+    user,
+    user_sort_key,
+    users_by_ids,
+    users_by_user_ids,
+    users_page,
+)
+
+__all__ = [
+    "USER_ORDER",
+    "DepartmentEntry",
+    "DirectoryViewProjection",
+    "RegionEntry",
+    "UserEntry",
+    "UserFilters",
+    "children_of",
+    "count_users",
+    "department",
+    "departments",
+    "departments_by_codes",
+    "departments_by_ids",
+    "region",
+    "regions",
+    "regions_by_codes",
+    "regions_by_ids",
+    "user",
+    "user_sort_key",
+    "users_by_ids",
+    "users_by_user_ids",
+    "users_page",
+]
