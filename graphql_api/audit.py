@@ -25,13 +25,13 @@ from uuid import UUID
 import strawberry
 from strawberry.scalars import JSON
 
-from domain.common import NotFound, Role
+from domain.common import NotFound
 from graphql_api.authorization import STAFF, Rule, Scope, guard, rule
-from graphql_api.commands.enums import IssueState
+from graphql_api.commands.enums import IssueState, Role
 from graphql_api.context import Context, Info, Position
 from graphql_api.errors import ClientError, api_field_name
 from graphql_api.issues import HeldTime, visible_issue
-from graphql_api.labels import labelled_enum
+from graphql_api.labels import register_enum
 from graphql_api.relay import uuid_of
 from lianxin.storage import Connection as DbConnection
 from projections.audit_trail import ACTION_LABELS, DeadlineStatus
@@ -121,19 +121,9 @@ class AuditSource(StrEnum):
         return {"issue": "问题办理", "visit": "回头看走访"}[self.value]
 
 
-def _register(cls: type[StrEnum], description: str) -> None:
-    if not hasattr(cls, "__strawberry_definition__"):
-        labelled_enum(cls, description=description)
-
-
-# ``graphql_api.schema`` labels Role after it imports the feature modules, but strawberry resolves
-# a field's enum when the type is declared (below), and an enum it meets unregistered becomes a
-# second, unlabelled ``Role``. So register it first, exactly as the schema does (equal
-# definitions are one GraphQL type).
-_register(Role, "The role a user acts in.")
-_register(AuditAction, "A step of an issue's handling, with its Chinese name.")
-_register(AuditSource, "What recorded a step of an issue's trail.")
-_register(DeadlineStatus, "Where the resolution deadline stood at a step.")
+register_enum(AuditAction, "A step of an issue's handling, with its Chinese name.")
+register_enum(AuditSource, "What recorded a step of an issue's trail.")
+register_enum(DeadlineStatus, "Where the resolution deadline stood at a step.")
 
 
 # --- Types ----------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from graphql_api.authorization import EVERYONE, Rule, Scope, guard, in_scope, ru
 from graphql_api.commands.enums import Category, Channel, IssueState, Outcome, Rating, Tier
 from graphql_api.context import Context, Info, Position
 from graphql_api.errors import ClientError
-from graphql_api.labels import labelled_enum
+from graphql_api.labels import register_enum
 from graphql_api.relay import (
     Connection,
     Edge,
@@ -94,15 +94,8 @@ POLICY: dict[str, Rule] = {
 # --- Enums ----------------------------------------------------------------------------------------
 
 
-def _register(cls: type[StrEnum], description: str) -> None:
-    """Register once (as ``graphql_api.commands.enums`` does): keep another module's earlier
-    registration rather than making a second GraphQL enum of the same name."""
-    if not hasattr(cls, "__strawberry_definition__"):
-        labelled_enum(cls, description=description)
-
-
-_register(Flag, "红/绿/黑旗: an issue's status at a glance (none once withdrawn or merged).")
-_register(HoldKind, "Why the party holding an issue has it during a stretch (clock ownership).")
+register_enum(Flag, "红/绿/黑旗: an issue's status at a glance (none once withdrawn or merged).")
+register_enum(HoldKind, "Why the party holding an issue has it during a stretch (clock ownership).")
 
 
 class IssueOrder(StrEnum):
@@ -128,7 +121,7 @@ _ORDER_LABELS = {
     IssueOrder.ACTIVITY_DESC: "最近办理在前",
     IssueOrder.ACTIVITY_ASC: "最久未办理在前",
 }
-_register(IssueOrder, "How the ledger is sorted (ties: the order issues were raised in).")
+register_enum(IssueOrder, "How the ledger is sorted (ties: the order issues were raised in).")
 
 
 # --- Small types ----------------------------------------------------------------------------------

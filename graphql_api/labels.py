@@ -51,6 +51,15 @@ def labelled_enum(
     return cls
 
 
+def register_enum(cls: E, description: str) -> E:
+    """:func:`labelled_enum`, once per enum for the whole API: a second registration of the
+    same class (from another feature module) would make two GraphQL enums of one name, so it
+    keeps the first definition."""
+    if not hasattr(cls, "__strawberry_definition__"):
+        labelled_enum(cls, description=description)
+    return cls
+
+
 def label_tables(schema: GraphQLSchema) -> dict[str, list[tuple[str, str]]]:
     """Every labelled enum of ``schema``: name → [(value, label)], in declaration order."""
     tables: dict[str, list[tuple[str, str]]] = {}

@@ -68,17 +68,25 @@ from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 from strawberry.types.base import get_object_definition
 
-from domain.common import Role
-from graphql_api import errors
+from graphql_api import (
+    alerts,
+    audit,
+    commands,
+    directory,
+    enterprises,
+    errors,
+    issues,
+    leadership,
+    visits,
+)
 from graphql_api.auth import AccessGuard
 from graphql_api.authorization import EVERYONE, Rule, Scope, rule
+from graphql_api.commands.enums import Role
 from graphql_api.context import POSITION_SCALAR, Info, Position
-from graphql_api.labels import EnumLabels, EnumValueLabel, label_tables, labelled_enum
+from graphql_api.labels import EnumLabels, EnumValueLabel, label_tables
 from graphql_api.limits import Limits, limit_extensions
 from graphql_api.ops import OperationMetrics
 from graphql_api.relay import Node, NodeRegistry, NodeResolver
-
-labelled_enum(Role, description="The role a user acts in.")
 
 
 @dataclass(frozen=True)
@@ -200,7 +208,14 @@ CORE = Feature(
 )
 
 #: Every feature of the API, in schema order. Feature modules are added here.
-FEATURES: tuple[Feature, ...] = (CORE,)
+FEATURES: tuple[Feature, ...] = (
+    CORE,
+    *commands.features(),
+    issues.feature(),
+    audit.feature(),
+    leadership.feature(),
+    *(m.feature() for m in (directory, enterprises, visits, alerts)),
+)
 
 
 # --- Building the schema --------------------------------------------------------------------------
