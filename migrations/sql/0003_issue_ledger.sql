@@ -44,7 +44,7 @@ CREATE TABLE issue_ledger (
     closed_without_rating INTEGER NOT NULL,
     ended_at TEXT,                       -- left the ledger: closed, withdrawn or merged
     withdrawn_reason TEXT,
-    withdrawn_quality_check_pending INTEGER NOT NULL,
+    withdrawn_quality_check_pending INTEGER NOT NULL, -- 1 from a withdrawal; no check event yet
     merged_into TEXT,
     reopen_count INTEGER NOT NULL,
     return_count INTEGER NOT NULL,

@@ -122,13 +122,6 @@ class IssueRecord:
         row: tuple[Any, ...] = _as_row(self)
         return row
 
-    def as_dict(self) -> dict[str, Any]:
-        return dict(zip(COLUMNS, _as_row(self), strict=True))
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> IssueRecord:
-        return cls(**values)
-
     @property
     def holding(self) -> Holding | None:
         if self.holder is None or self.holder_kind is None or self.holder_since is None:
