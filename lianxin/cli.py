@@ -162,6 +162,37 @@ def token(user_id: str, role: str, region: str | None, department: str | None, t
     click.echo(text)
 
 
+@main.command()
+@click.option("--enterprises", default=1000, show_default=True, type=click.IntRange(min=1))
+@click.option("--days", default=90, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option(
+    "--bulk/--commands",
+    default=True,
+    show_default=True,
+    help="Many events per transaction (millions of events), or one command at a time.",
+)
+def simulate(enterprises: int, days: int, seed: int, bulk: bool) -> None:
+    """Record a realistic, deterministic campaign into an empty store (for demos and benchmarks)."""
+    from lianxin.bootstrap import build_application
+    from lianxin.migrate import migrate as run_migrations
+    from lianxin.simulate import SimulationError
+    from lianxin.simulate import simulate as run_simulation
+
+    settings = _settings()
+    run_migrations(settings.database)
+    app = build_application(settings)
+    try:
+        report = run_simulation(
+            app, enterprises=enterprises, days=days, seed=seed, progress=True, bulk=bulk
+        )
+    except SimulationError as e:
+        raise click.ClickException(str(e)) from None
+    finally:
+        app.close()
+    click.echo(str(report))
+
+
 @main.command("schema")
 @click.option("--check", is_flag=True, help="Exit 1 if schema.graphql differs (CI drift check).")
 @click.argument("path", default="schema.graphql", type=click.Path(dir_okay=False, path_type=Path))

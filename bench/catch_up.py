@@ -1,0 +1,326 @@
+"""Projection catch-up over a simulated campaign of a million events or more.
+
+Per store (PostgreSQL, SQLite), on a store generated once by the simulator and kept for reruns:
+
+(a) the baseline: reading the log in pages of 500 and decoding every event, nothing else —
+    what any projection pays before its own work (measured before and after the rest; the
+    better of the two is the baseline, so the ratios are the conservative ones);
+(b) every read model caught up together from position 0 on emptied tables, as
+    ``lianxin rebuild`` of all of them would, with the machinery's runner;
+(c) each read model alone, the same way, so the slow ones show;
+(d) where each one's time goes: cProfile over its first events, alone.
+
+Targets (issue 3): (b) at least 20,000 events/s on PostgreSQL, and at least half of (a).
+"""
+
+from __future__ import annotations
+
+import cProfile
+import pstats
+from collections.abc import Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, cast
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Notification
+
+from bench.common import (
+    ROOT,
+    STORE_LABELS,
+    Campaign,
+    Figure,
+    Options,
+    Section,
+    Stopwatch,
+    ensure_campaign,
+    open_app,
+    reset_read_models,
+    store_url,
+)
+from domain.application import Lianxin
+from lianxin.storage import DatabaseUrl
+from projections.machinery import Projection, ProjectionError, ProjectionRunner
+from projections.registry import all_projections
+
+NAME: Final = "catch_up"
+TITLE: Final = "Projection catch-up (`bench/catch_up.py`)"
+SCHEMA: Final = "bench_catch_up"
+PAGE: Final = 500
+TARGET: Final = 20_000.0
+RATIO_TARGET: Final = 0.5
+TOP_FUNCTIONS: Final = 12
+
+
+@dataclass(frozen=True)
+class Timing:
+    events: int
+    seconds: float
+    #: Projections that stopped on an event they could not apply, and why.
+    failures: tuple[str, ...] = ()
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+def raw_read(app: Lianxin) -> Timing:
+    """Read the whole log in pages and decode every event; nothing else."""
+    recorder, mapper = app.recorder, app.mapper
+    position, count = 0, 0
+    with Stopwatch() as watch:
+        while page := recorder.select_notifications(start=position + 1, limit=PAGE):
+            for notification in page:
+                mapper.to_domain_event(notification)
+            count += len(page)
+            position = page[-1].id
+    return Timing(count, watch.seconds)
+
+
+def catch_up(url: DatabaseUrl, app: Application[Any], projections: Sequence[Projection]) -> Timing:
+    """Empty every read model, then run ``projections`` from position 0 to the head."""
+    reset_read_models(url)
+    runner = ProjectionRunner(url, app, projections, page_size=PAGE, lock_retry=0.05)
+    read: int | None = None
+    try:
+        # On a failure the others run on to the head; it is reported with the figure.
+        with Stopwatch() as watch, suppress(ProjectionError):
+            read = runner.catch_up()
+        progress = runner.progress()
+    finally:
+        runner.close()
+    failures = tuple(str(p.error).splitlines()[0] for p in progress if p.state == "failed")
+    events = read if read is not None else max(p.position for p in progress)
+    return Timing(events, watch.seconds, failures)
+
+
+def run(options: Options) -> Section:
+    section = Section(
+        NAME,
+        TITLE,
+        intro=(
+            "Each store holds the same simulated campaign (`lianxin.simulate`, bulk path). "
+            "*raw read + decode* reads the log in pages of 500 and decodes every event; it is "
+            "the baseline (the better of a run before and one after the others). *all "
+            "projections together* empties every read model and catches them all up from "
+            "position 0 with `ProjectionRunner` (one read and decode per page for all of "
+            "them). Targets from issue 3: at least 20,000 events/s together on PostgreSQL, "
+            "and at least half the raw rate."
+        ),
+    )
+    alone_rows: list[str] = []
+    for kind in options.stores:
+        url = store_url(kind, SCHEMA)
+        print(f"catch_up on {STORE_LABELS[kind]}:", flush=True)
+        campaign = ensure_campaign(url, options)
+        _campaign_note(section, kind, campaign)
+        app = open_app(url)
+        try:
+            _measure(section, alone_rows, kind, url, app, options)
+            if options.profile:
+                section.tables.append(_profiles(kind, url, app, options))
+        finally:
+            app.close()
+    if alone_rows:
+        section.tables.insert(
+            0,
+            "\n".join(
+                [
+                    "### Each projection alone",
+                    "",
+                    "| store | projection | events read | seconds | events/s | ratio to raw |",
+                    "|---|---|---:|---:|---:|---:|",
+                    *alone_rows,
+                ]
+            ),
+        )
+    return section
+
+
+def _campaign_note(section: Section, kind: str, campaign: Campaign) -> None:
+    r = campaign.report
+    generated = (
+        f"generated now in {r.get('seconds')} s ({r.get('events_per_second'):,} events/s, "
+        f"bulk path, {r.get('transactions')} transactions)"
+        if campaign.generated_now
+        else f"generated on {r.get('generated_on')} and reused"
+    )
+    section.notes.append(
+        f"{STORE_LABELS[kind]} store: {campaign.events:,} events — {r.get('enterprises'):,} "
+        f"enterprises, {r.get('visits'):,} visits, {r.get('issues'):,} issues over "
+        f"{campaign.days} days, seed {campaign.seed}; {generated}."
+    )
+
+
+def _measure(
+    section: Section,
+    alone_rows: list[str],
+    kind: str,
+    url: DatabaseUrl,
+    app: Lianxin,
+    options: Options,
+) -> None:
+    label = STORE_LABELS[kind]
+    print("  warming up (one raw read) …", flush=True)
+    raw_read(app)
+    first = raw_read(app)
+    print(f"  raw read + decode: {first.rate:,.0f} events/s", flush=True)
+    together = catch_up(url, app, all_projections())
+    print(f"  all projections together: {together.rate:,.0f} events/s", flush=True)
+    failures = list(together.failures)
+    alone: dict[str, Timing] = {}
+    if options.each:
+        for projection in all_projections():
+            timing = alone[projection.name] = catch_up(url, app, [projection])
+            print(f"  {projection.name} alone: {timing.rate:,.0f} events/s", flush=True)
+            failures += [f for f in timing.failures if f not in failures]
+    last = raw_read(app)
+    print(f"  raw read + decode again: {last.rate:,.0f} events/s", flush=True)
+    baseline = max(first.rate, last.rate)
+    raw = "raw read + decode"
+    section.figures += [
+        Figure(kind, f"{raw} (before)", first.rate, events=first.events, seconds=first.seconds),
+        Figure(kind, f"{raw} (after)", last.rate, events=last.events, seconds=last.seconds),
+        Figure(
+            kind,
+            "all projections together" + (" (see the failures below)" if together.failures else ""),
+            together.rate,
+            events=together.events,
+            seconds=together.seconds,
+            baseline=raw,
+            baseline_value=baseline,
+            target=TARGET,
+            ratio_target=RATIO_TARGET,
+        ),
+    ]
+    for name, timing in sorted(alone.items(), key=lambda item: item[1].rate):
+        stopped = " (stopped: failed)" if timing.failures else ""
+        alone_rows.append(
+            f"| {label} | {name}{stopped} | {timing.events:,} | {timing.seconds:.1f} | "
+            f"{timing.rate:,.0f} | {timing.rate / baseline:.2f} |"
+        )
+    for failure in failures:
+        print(f"  FAILED: {failure}", flush=True)
+        section.notes.append(
+            f"**{label}: a projection failed** — {failure}. It took part in the measures "
+            "above only up to that position (the others ran on to the head)."
+        )
+
+
+# --- where the time goes --------------------------------------------------------------------------
+
+
+class _CappedRecorder:
+    """The application's recorder, as if the log ended at ``stop``."""
+
+    def __init__(self, recorder: Any, stop: int) -> None:
+        self._recorder = recorder
+        self._stop = stop
+
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        end = self._stop if stop is None else min(stop, self._stop)
+        notifications: Sequence[Notification] = self._recorder.select_notifications(
+            start, limit, end, topics, inclusive_of_start=inclusive_of_start
+        )
+        return notifications
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._recorder, name)
+
+
+class _CappedApp:
+    def __init__(self, app: Lianxin, stop: int) -> None:
+        self.recorder = _CappedRecorder(app.recorder, stop)
+        self.mapper = app.mapper
+
+
+def _profiles(kind: str, url: DatabaseUrl, app: Lianxin, options: Options) -> str:
+    label = STORE_LABELS[kind]
+    stop = min(options.profile_events, app.head())
+    capped = cast(Application[Any], _CappedApp(app, stop))
+    parts = [
+        f"### Where the time goes on {label} (cProfile, each projection alone, "
+        f"first {stop:,} events)",
+        "",
+        "Phases are shares of the profiled catch-up: *read* = `select_notifications`, "
+        "*decode* = `to_domain_event`, *handlers* = the projection's handlers and the page's "
+        "commit, *write* = its `end_page` (buffered rows flushed), *tracking* = the position "
+        "update. cProfile slows Python code more than waiting, so shares lean towards Python.",
+    ]
+    for projection in all_projections():
+        print(f"  profiling {projection.name} …", flush=True)
+        reset_read_models(url)
+        runner = ProjectionRunner(url, capped, [projection], page_size=PAGE, lock_retry=0.05)
+        profiler = cProfile.Profile()
+        try:
+            profiler.enable()
+            # A failure is reported with the measures; the profile covers it up to there.
+            with suppress(ProjectionError):
+                runner.catch_up()
+            profiler.disable()
+        finally:
+            runner.close()
+        parts += ["", _profile_table(projection.name, pstats.Stats(profiler))]
+    return "\n".join(parts)
+
+
+def _where(filename: str) -> str:
+    """A function's file as a reader finds it: in the repo, in a package, or in the stdlib."""
+    path = Path(filename)
+    if filename.startswith("~") or not path.is_absolute():
+        return filename
+    parts = path.parts
+    if "site-packages" in parts:
+        return "/".join(parts[parts.index("site-packages") + 1 :])
+    if path.is_relative_to(ROOT):
+        return path.relative_to(ROOT).as_posix()
+    return "/".join(parts[-2:])
+
+
+def _profile_table(name: str, stats: pstats.Stats) -> str:
+    entries: dict[tuple[str, int, str], tuple[int, int, float, float, Any]]
+    entries = stats.stats  # type: ignore[attr-defined]
+
+    def cumulative(match: Any) -> float:
+        return sum(ct for key, (_, _, _, ct, _) in entries.items() if match(key))
+
+    def runner_method(method: str) -> Any:
+        return lambda k: k[0].endswith("machinery/runner.py") and k[2] == method
+
+    total = cumulative(runner_method("catch_up"))
+    read = cumulative(lambda k: "eventsourcing" in k[0] and k[2] == "select_notifications")
+    decode = cumulative(runner_method("_decode"))
+    apply = cumulative(runner_method("_apply"))
+    write = cumulative(lambda k: k[2] in ("end_page", "begin_page") and "machinery" not in k[0])
+    tracking = cumulative(lambda k: k[0].endswith("machinery/tracking.py") and k[2] == "advance")
+    handlers = max(0.0, apply - decode - write - tracking)
+    other = max(0.0, total - read - apply)
+
+    def share(seconds: float) -> str:
+        return f"{100 * seconds / total:.0f} %" if total > 0 else "?"
+
+    lines = [
+        f"#### {name}",
+        "",
+        f"{total:.1f} s profiled: read {share(read)}, decode {share(decode)}, handlers "
+        f"{share(handlers)}, write {share(write)}, tracking {share(tracking)}, other "
+        f"{share(other)}.",
+        "",
+        "| function | calls | self s | self % |",
+        "|---|---:|---:|---:|",
+    ]
+    top = sorted(entries.items(), key=lambda item: item[1][2], reverse=True)[:TOP_FUNCTIONS]
+    for (filename, line, function), (_, calls, own, _, _) in top:
+        where = _where(filename)
+        label = function if where == "~" else f"{where}:{line} {function}"
+        lines.append(f"| `{label}` | {calls:,} | {own:.2f} | {share(own)} |")
+    return "\n".join(lines)
