@@ -40,8 +40,17 @@ CREATE TABLE leadership_kpi_pending (
     flag_none BIGINT NOT NULL
 );
 
--- Daily counters at the finest region only: the edges of periods that are not whole months, and
--- weekly trends (read with a region range).
+-- How many rows leadership_kpi_pending holds (row id 1; no row = 0), kept in the same
+-- transactions: a view skips the pending table when it is empty (an emptied table is still
+-- slow to scan until vacuumed).
+CREATE TABLE leadership_kpi_pending_rows (
+    id INTEGER PRIMARY KEY,
+    n BIGINT NOT NULL
+);
+
+-- Daily counters, for the edges of periods that are not whole months and for weekly trends: at
+-- the finest region (real departments and categories, read with a region range), and for each
+-- ancestor region and '*' with department = category = '*' only (read by exact key).
 CREATE TABLE leadership_kpi_daily (
     region_code TEXT NOT NULL,
     day TEXT NOT NULL,
@@ -130,7 +139,9 @@ CREATE TABLE leadership_issues (
     rated_on TEXT,
     rated_department TEXT
 );
-CREATE INDEX leadership_issues_open ON leadership_issues (phase, region_code, deadline);
+-- Covers every open-ledger question (open overdue, open flags) without reading the table.
+CREATE INDEX leadership_issues_open
+    ON leadership_issues (phase, region_code, department, category, deadline, paused_on);
 
 -- Coverage. Registered enterprises: net registrations per region (and each ancestor, and '*')
 -- by day and by month; the count at the end of a period is their sum up to that day.

@@ -19,7 +19,7 @@ from domain.enterprise import Enterprise
 from domain.issue import Issue, Rating
 from domain.visit import Visit
 from lianxin.storage import Connection
-from projections.leadership.batch import RowCache, delete_keys, fetch_in, upsert
+from projections.leadership.batch import RowCache, delete_keys, fetch_in, run_in_order, upsert
 from projections.machinery import Projection, handles, insert_rows
 
 from .rules import normalise_text
@@ -587,16 +587,7 @@ class EnterpriseProfileProjection(Projection):
             ("issue_id", "reply_no", "enterprise_id", "rated_at", "rating", "voided"),
             self._ratings,
         )
-        batch: list[tuple[Any, ...]] = []
-        current = ""
-        for sql, params in self._ops:
-            if sql != current and batch:
-                conn.executemany(current, batch)
-                batch = []
-            current = sql
-            batch.append(params)
-        if batch:
-            conn.executemany(current, batch)
+        run_in_order(conn, self._ops)
 
 
 def _split(

@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 from lianxin.storage import Connection
 
-__all__ = ["RowCache", "add_counts", "delete_keys", "fetch_in", "upsert"]
+__all__ = ["RowCache", "add_counts", "delete_keys", "fetch_in", "run_in_order", "upsert"]
 
 #: Keys per ``IN (...)`` list (well under SQLite's and PostgreSQL's parameter limits).
 CHUNK = 500
@@ -137,3 +137,17 @@ class RowCache(Generic[K, V]):
             before = self.initial.get(key)
             if after != before:
                 yield key, before, after
+
+
+def run_in_order(conn: Connection, ops: Iterable[tuple[str, tuple[Any, ...]]]) -> None:
+    """Statements in log order, consecutive runs of the same statement batched."""
+    batch: list[tuple[Any, ...]] = []
+    current: str | None = None
+    for sql, params in ops:
+        if sql != current and batch:
+            conn.executemany(current or "", batch)
+            batch = []
+        current = sql
+        batch.append(params)
+    if batch and current is not None:
+        conn.executemany(current, batch)

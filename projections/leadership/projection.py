@@ -24,7 +24,7 @@ from domain.visit import Visit
 from lianxin.storage import Connection
 from projections.machinery import DEFAULT_PAGE_SIZE, Projection, handles, insert_rows
 
-from .batch import RowCache, add_counts, delete_keys, fetch_in, upsert
+from .batch import RowCache, add_counts, delete_keys, fetch_in, run_in_order, upsert
 from .rules import (
     KPI_COLUMNS,
     NO_DEPARTMENT,
@@ -48,7 +48,6 @@ _FLAG_INDEX: Final = {"green": _I["flag_green"], "red": _I["flag_red"]} | {
     "none": _I["flag_none"],
 }
 _WIDTH: Final = len(_FACT_COLUMNS)
-_KPI_WIDTH: Final = len(KPI_COLUMNS)
 _PENDING_COLUMNS: Final = (
     "day",
     "region_code",
@@ -175,6 +174,7 @@ class LeadershipProjection(Projection):
     version = 1
     tables = (
         "leadership_kpi_pending",
+        "leadership_kpi_pending_rows",
         "leadership_kpi_daily",
         "leadership_kpi_monthly",
         "leadership_flag_counts",
@@ -221,7 +221,7 @@ class LeadershipProjection(Projection):
         self._registry: dict[tuple[str, str], int] = {}  # (day, region) → net registrations
         self._visited: list[tuple[str, str, str, str]] = []  # (day, region, dept, enterprise)
         self._ops: list[tuple[str, tuple[Any, ...]]] = []  # directory rows, in log order
-        self._pending_rows: int | None = None  # unknown until counted
+        self._pending_rows = 0  # as counted by the page's own transaction
 
     @handles(*_APPLY)
     def collect(self, conn: Connection, event: Any, position: int) -> None:  # noqa: ARG002
@@ -238,6 +238,7 @@ class LeadershipProjection(Projection):
         self._registry.clear()
         self._visited.clear()
         self._ops.clear()
+        self._pending_rows = 0
 
     def end_page(self, conn: Connection) -> None:
         self._load(conn)
@@ -250,19 +251,11 @@ class LeadershipProjection(Projection):
                     f"v{event.originator_version} at position {position}: {e}"
                 ) from e
         self._write(conn)
-        if self._page and self._should_roll_up(conn):
+        if self._page and self._should_roll_up():
             roll_up(conn)
-            self._pending_rows = 0
 
-    def reset(self, conn: Connection) -> None:
-        super().reset(conn)
-        self._pending_rows = 0
-
-    def _should_roll_up(self, conn: Connection) -> bool:
-        if self._pending_rows is None:
-            row = conn.execute("SELECT COUNT(*) FROM leadership_kpi_pending").fetchone()
-            self._pending_rows = int(row[0])
-        if self._pending_rows == 0:
+    def _should_roll_up(self) -> bool:
+        if not self._pending_rows:
             return False
         span = self._page[-1][1] - self._page[0][1] + 1
         return self._pending_rows >= self.rollup_rows or span < self.live_span
@@ -613,7 +606,7 @@ class LeadershipProjection(Projection):
             "visit_id",
             [k for k, before, after in planned if after is None and before is not None],
         )
-        _run_in_order(conn, self._ops)
+        run_in_order(conn, self._ops)
 
     def _write_issues(self, conn: Connection) -> None:
         rows: list[tuple[Any, ...]] = []
@@ -642,8 +635,12 @@ class LeadershipProjection(Projection):
             if any(counts)
         ]
         insert_rows(conn, "leadership_kpi_pending", _PENDING_COLUMNS, rows)
-        if self._pending_rows is not None:
-            self._pending_rows += len(rows)
+        found = conn.execute(
+            "INSERT INTO leadership_kpi_pending_rows (id, n) VALUES (1, ?) ON CONFLICT (id)"
+            " DO UPDATE SET n = leadership_kpi_pending_rows.n + excluded.n RETURNING n",
+            (len(rows),),
+        ).fetchone()
+        self._pending_rows = int(found[0])
 
     def _write_coverage(self, conn: Connection) -> None:
         daily: dict[tuple[str, str], int] = {}
@@ -727,8 +724,8 @@ def _split(
 # --- rolling up -------------------------------------------------------------------------------
 
 
-def _any_nonzero(columns: Iterable[str], prefix: str = "") -> str:
-    return "(" + " OR ".join(f"{prefix}{c} <> 0" for c in columns) + ")"
+def _any_nonzero(columns: Iterable[str]) -> str:
+    return "(" + " OR ".join(f"{c} <> 0" for c in columns) + ")"
 
 
 def _any_negative(columns: Iterable[str]) -> str:
@@ -795,7 +792,22 @@ _ROLL_UP: Final = (
         "leadership_kpi_daily",
         _DAILY_KEYS,
         KPI_COLUMNS,
-        f"SELECT * FROM leadership_kpi_pending WHERE {_any_nonzero(KPI_COLUMNS)}",
+        " UNION ALL ".join(
+            f"SELECT {region} AS region_code, day, {dims}, {', '.join(KPI_COLUMNS)}"
+            f" FROM leadership_kpi_pending WHERE {_any_nonzero(KPI_COLUMNS)}{extra}"
+            for region, dims, extra in (
+                ("region_code", "department, category", ""),
+                (
+                    "region_code",
+                    "'*' AS department, '*' AS category",
+                    " AND LENGTH(region_code) = 6",
+                ),
+                ("r1", "'*' AS department, '*' AS category", " AND r1 IS NOT NULL"),
+                ("r2", "'*' AS department, '*' AS category", " AND r2 IS NOT NULL"),
+                ("r3", "'*' AS department, '*' AS category", " AND r3 IS NOT NULL"),
+                ("'*'", "'*' AS department, '*' AS category", ""),
+            )
+        ),
         KPI_COLUMNS,
     ),
     _rollup_sql(
@@ -837,22 +849,9 @@ def roll_up(conn: Connection) -> None:
     kpis_lowered, flags_lowered = conn.execute(_NEGATIVE).fetchone()
     for statement in _ROLL_UP:
         conn.execute(statement)
+    conn.execute("DELETE FROM leadership_kpi_pending_rows")
     if kpis_lowered:
         for statement in _PRUNE_KPIS:
             conn.execute(statement)
     if flags_lowered:
         conn.execute(_PRUNE_FLAGS)
-
-
-def _run_in_order(conn: Connection, ops: Iterable[tuple[str, tuple[Any, ...]]]) -> None:
-    """Statements in log order, consecutive runs of the same statement batched."""
-    batch: list[tuple[Any, ...]] = []
-    current: str | None = None
-    for sql, params in ops:
-        if sql != current and batch:
-            conn.executemany(current or "", batch)
-            batch = []
-        current = sql
-        batch.append(params)
-    if batch and current is not None:
-        conn.executemany(current, batch)

@@ -80,8 +80,7 @@ _SUMS: Final = ", ".join(f"SUM({c})" for c in KPI_COLUMNS)
 #: Whether an open issue is past its deadline on :today (a paused one: on the day it paused);
 #: rules.is_overdue in SQL.
 _OVERDUE: Final = (
-    "deadline IS NOT NULL AND ((paused_on IS NULL AND deadline < :today)"
-    " OR (paused_on IS NOT NULL AND paused_on > deadline))"
+    "deadline IS NOT NULL AND deadline < CASE WHEN paused_on IS NULL THEN :today ELSE paused_on END"
 )
 #: An issue's flag on :today from its row (rules.settled_flag, then rules.is_overdue).
 _FLAG: Final = (
@@ -235,7 +234,7 @@ def _kpi_trend(
         monthly = {r[0]: KpiCounts.of(r[1:]) for r in rows}
     daily: dict[str, KpiCounts] = {}
     for first, last in parts.days:
-        daily.update(_finest_counts(conn, scope, "leadership_kpi_daily", first, last, "day"))
+        daily.update(_daily_counts(conn, scope, first, last, "day"))
     pending = _finest_counts(conn, scope, "leadership_kpi_pending", period.start, period.end, "day")
     registered = _registered_by_day(conn, scope.region, period)
     visits = _visited_per_bucket(conn, scope, points)
@@ -420,12 +419,17 @@ def _flag_board(conn: Connection, scope: KpiScope, now: datetime, by: Group) -> 
             params,
         ).fetchall():
             add(row[0], FlagCounts(*(int(n or 0) for n in row[1:])))
-        for region, department, *counts in conn.execute(
-            "SELECT region_code, department, SUM(flag_green), SUM(flag_red), SUM(flag_black),"
-            f" SUM(flag_none) FROM leadership_kpi_pending WHERE {where}"
-            " GROUP BY region_code, department",
-            filters,
-        ).fetchall():
+        pending = (
+            conn.execute(
+                "SELECT region_code, department, SUM(flag_green), SUM(flag_red), SUM(flag_black),"
+                f" SUM(flag_none) FROM leadership_kpi_pending WHERE {where}"
+                " GROUP BY region_code, department",
+                filters,
+            ).fetchall()
+            if _pending(conn)
+            else []
+        )
+        for region, department, *counts in pending:
             add(_group_key(by, scope.region, region, department), FlagCounts(*map(int, counts)))
         for region, department, n, overdue in conn.execute(
             "SELECT region_code, department, COUNT(*),"
@@ -498,9 +502,10 @@ def _dims(scope: KpiScope, group: Group, children: Sequence[str]) -> tuple[str, 
 
 def _finest_filter(scope: KpiScope) -> tuple[str, dict[str, Any]]:
     """The WHERE clause selecting rows kept at the finest region (daily and pending counters,
-    issues) that lie in ``scope``."""
-    clauses = ["1 = 1"]
-    params: dict[str, Any] = {}
+    issues) that lie in ``scope``. Daily rows of ancestor regions (department '*') are left
+    out: they repeat the finest ones."""
+    clauses = ["department <> :all"]
+    params: dict[str, Any] = {"all": ALL}
     if scope.region is not None:
         low, high = region_range(scope.region)
         clauses.append("region_code >= :low AND region_code < :high")
@@ -519,6 +524,8 @@ def _finest_counts(
 ) -> dict[str, KpiCounts]:
     """Counters of ``scope`` on days ``first``-``last`` from a finest-region table, per
     ``column`` (day, department or region_code)."""
+    if table == "leadership_kpi_pending" and not _pending(conn):
+        return {}
     where, params = _finest_filter(scope)
     rows = conn.execute(
         f"SELECT {column}, {_SUMS} FROM {table} WHERE {where}"
@@ -526,6 +533,35 @@ def _finest_counts(
         {**params, "first": first.isoformat(), "last": last.isoformat()},
     ).fetchall()
     return {r[0]: KpiCounts.of(r[1:]) for r in rows}
+
+
+def _daily_counts(
+    conn: Connection, scope: KpiScope, first: date, last: date, column: str
+) -> dict[str, KpiCounts]:
+    """Daily counters of ``scope``: an unfiltered region above the towns (or everywhere) reads
+    its own rows by exact key; anything else sums the finest rows in its region range."""
+    exact = scope.department is None and scope.category is None
+    if not exact or (scope.region is not None and len(scope.region) == 9):
+        return _finest_counts(conn, scope, "leadership_kpi_daily", first, last, column)
+    key = "''" if column == "region_code" else column
+    rows = conn.execute(
+        f"SELECT {key}, {_SUMS} FROM leadership_kpi_daily WHERE region_code = :region"
+        " AND department = :all AND category = :all AND day >= :first AND day <= :last"
+        f"{_group_by(key)}",
+        {
+            "region": scope.region or ALL,
+            "all": ALL,
+            "first": first.isoformat(),
+            "last": last.isoformat(),
+        },
+    ).fetchall()
+    return {r[0]: KpiCounts.of(r[1:]) for r in rows}
+
+
+def _pending(conn: Connection) -> bool:
+    """Whether any fact awaits its roll-up (else the pending table is not read at all)."""
+    row = conn.execute("SELECT n FROM leadership_kpi_pending_rows WHERE id = 1").fetchone()
+    return row is not None and int(row[0]) > 0
 
 
 def _counts(
@@ -553,11 +589,19 @@ def _counts(
         ).fetchall():
             add(row[0], KpiCounts.of(row[1:]))
     column = "department" if group == "department" else "region_code"
-    finest = [("leadership_kpi_daily", first, last) for first, last in parts.days]
-    finest.append(("leadership_kpi_pending", period.start, period.end))
-    for table, first, last in finest:
-        for key, counts in _finest_counts(conn, scope, table, first, last, column).items():
+    for first, last in parts.days:
+        daily = (
+            _daily_counts(conn, scope, first, last, column)
+            if group is None
+            else _finest_counts(conn, scope, "leadership_kpi_daily", first, last, column)
+        )
+        for key, counts in daily.items():
             add(_group_key(group, scope.region, key, key), counts)
+    pending = _finest_counts(
+        conn, scope, "leadership_kpi_pending", period.start, period.end, column
+    )
+    for key, counts in pending.items():
+        add(_group_key(group, scope.region, key, key), counts)
     return found
 
 

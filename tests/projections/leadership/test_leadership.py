@@ -204,6 +204,14 @@ def test_any_period_adds_whole_months_and_edge_days(
     )
 
 
+def test_edge_days_of_a_county_include_its_own_enterprises(conn: Connection) -> None:
+    # 椒江 11-03..11-09: A, B (twice) in its towns, C (twice) at the county itself
+    week = Period(date(2025, 11, 3), date(2025, 11, 9))
+    assert counts(conn, week, region="331002").dispatched == 5
+    assert counts(conn, week, region="331002", category="tax").dispatched == 4
+    assert counts(conn, week, region="331002001").dispatched == 1
+
+
 def test_coverage_is_distinct_enterprises_visited_over_those_registered_at_the_period_end(
     conn: Connection,
 ) -> None:
