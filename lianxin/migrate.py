@@ -6,12 +6,14 @@ Workers never create tables themselves (several processes starting at once raced
 
 from __future__ import annotations
 
+import fcntl
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
+from pathlib import Path
 
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
@@ -52,14 +54,25 @@ def migrations_for(kind: str) -> list[Migration]:
 
 @contextmanager
 def _locked(url: DatabaseUrl) -> Iterator[Connection]:
+    """One migration at a time: PostgreSQL's advisory lock, or a lock file beside SQLite's."""
+    if url.kind == "sqlite":
+        lock_path = Path(url.sqlite_path).with_name(Path(url.sqlite_path).name + ".migrate.lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with lock_path.open("a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            conn = connect(url)
+            try:
+                yield conn
+            finally:
+                conn.close()
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+        return
     conn = connect(url)
     try:
-        if url.kind == "postgres":
-            conn.execute("SELECT pg_advisory_lock(?)", (_ADVISORY_LOCK_KEY,))
+        conn.execute("SELECT pg_advisory_lock(?)", (_ADVISORY_LOCK_KEY,))
         yield conn
     finally:
-        if url.kind == "postgres":
-            conn.execute("SELECT pg_advisory_unlock(?)", (_ADVISORY_LOCK_KEY,))
+        conn.execute("SELECT pg_advisory_unlock(?)", (_ADVISORY_LOCK_KEY,))
         conn.close()
 
 
