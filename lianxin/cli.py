@@ -297,6 +297,9 @@ def _status_dict(row: ProjectionStatus) -> dict[str, object]:
     }
 
 
+# --- Command groups that live in their own modules (one registration line each) ----------------
+
+
 def run() -> None:  # pragma: no cover - console entry point wrapper
     try:
         main()
