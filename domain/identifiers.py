@@ -394,20 +394,32 @@ def _landline(digits: str) -> str | None:
     return f"{area}-{number}"
 
 
-def region_prefix(scope: str) -> str:
-    """The leading digits every code in ``scope``'s subtree starts with.
+def region_prefix(code: str) -> str:
+    """The leading digits every code in ``code``'s subtree starts with (its significant prefix).
 
     Province ``410000`` → ``41``; city ``411300`` → ``4113``; county ``419001`` → ``419001``;
-    town ``419001001`` → itself. A province-administered county (``4190xx``) hangs off its
-    province, whose prefix it shares, so prefix matching equals :func:`is_within_region`.
+    town ``419001001`` → itself (a 9-digit code ending ``000`` is its county). A
+    province-administered county (``4190xx``) hangs off its province, whose prefix it shares, so
+    prefix matching equals :func:`is_within_region`. Accepts 2-, 4-, 6- and 9-digit codes (a
+    prefix is its own prefix); raises ``ValueError`` for anything else. The one implementation:
+    the API's scopes and the read side's subtree filters both use it.
     """
-    if len(scope) == 9:
-        return scope
-    if scope[2:] == "0000":
-        return scope[:2]
-    if scope[4:] == "00":
-        return scope[:4]
-    return scope
+    if not isinstance(code, str) or not code.isascii() or not code.isdigit():
+        raise ValueError(f"not a region code or scope: {code!r} (2, 4, 6 or 9 digits)")
+    if len(code) not in (2, 4, 6, 9):
+        raise ValueError(f"not a region code or scope: {code!r} (2, 4, 6 or 9 digits)")
+    if code[:2] == "00":
+        raise ValueError(f"not a region code: {code!r} (no province 00)")
+    if len(code) == 9:
+        if not code.endswith("000"):
+            return code
+        code = code[:6]
+    if len(code) == 6:
+        if code.endswith("0000"):
+            return code[:2]
+        if code.endswith("00"):
+            return code[:4]
+    return code
 
 
 def region_range(scope: str) -> tuple[str, str]:

@@ -20,7 +20,6 @@ a city cadre sees its counties and towns but not the province-level record (4100
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
 from domain.common import Actor, Forbidden, Role
+from domain.identifiers import region_prefix
 
 logger = logging.getLogger("lianxin.api.auth")
 
@@ -55,7 +55,6 @@ DEPARTMENT_SCOPED_ROLES = frozenset({Role.HANDLER})
 TOKEN_FORBIDDEN_ROLES = frozenset({Role.SYSTEM})
 
 Environment = Literal["development", "production"]
-_DIGITS = re.compile(r"[0-9]+")
 
 
 class AuthConfigError(ValueError):
@@ -72,27 +71,6 @@ class AuthError(Exception):
 
 
 # --- Region scopes ------------------------------------------------------------------------------
-
-
-def region_prefix(code: str) -> str:
-    """The significant prefix of a region code or scope (see the module docstring).
-
-    Accepts 2-, 4-, 6- and 9-digit codes; raises ``ValueError`` for anything else.
-    """
-    if not isinstance(code, str) or not _DIGITS.fullmatch(code) or len(code) not in (2, 4, 6, 9):
-        raise ValueError(f"not a region code or scope: {code!r} (2, 4, 6 or 9 digits)")
-    if code[:2] == "00":
-        raise ValueError(f"not a region code: {code!r} (no province 00)")
-    if len(code) == 9:
-        if not code.endswith("000"):
-            return code
-        code = code[:6]
-    if len(code) == 6:
-        if code.endswith("0000"):
-            return code[:2]
-        if code.endswith("00"):
-            return code[:4]
-    return code
 
 
 def is_region_code(code: str) -> bool:
