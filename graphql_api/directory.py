@@ -23,8 +23,8 @@ import strawberry
 
 from domain.common import Role
 from domain.identifiers import RegionLevel as Levels
-from domain.identifiers import validate_region_code
-from graphql_api.auth import Principal, region_prefix
+from domain.identifiers import region_prefix, validate_region_code
+from graphql_api.auth import Principal
 from graphql_api.authorization import EVERYONE, REGISTRARS, Rule, Scope, guard, rule
 from graphql_api.commands.core import department_region
 from graphql_api.context import Context, Info

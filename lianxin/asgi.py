@@ -49,7 +49,7 @@ def build_api(
 ) -> Api:
     application = build_application(settings)
     read_side = ReadSide(settings.database, calendar=application.calendar)
-    projections = all_projections()
+    projections = all_projections(application.calendar)
     names = [p.name for p in projections]
 
     def projection_status() -> list[ProjectionStatus]:

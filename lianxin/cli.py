@@ -224,7 +224,7 @@ def project(names: tuple[str, ...], page_size: int) -> None:
     from lianxin.projection_process import RunnerOptions, run_projections
 
     settings = _settings()
-    projections = _chosen(names)
+    projections = _chosen(names, settings)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -244,7 +244,7 @@ def status(as_json: bool) -> None:
     settings = _settings()
     app = build_application(settings)
     try:
-        rows = projection_status(settings, _chosen(()), app=app)
+        rows = projection_status(settings, _chosen((), settings), app=app)
     finally:
         app.close()
     if as_json:
@@ -262,25 +262,29 @@ def status(as_json: bool) -> None:
 @click.argument("name")
 def rebuild(name: str) -> None:
     """Empty one read model and replay it from the start of the log."""
+    from lianxin.bootstrap import build_calendar
     from lianxin.projection_process import rebuild_projection
     from projections.registry import projection_named
 
     settings = _settings()
     try:
-        projection = projection_named(name)
+        projection = projection_named(name, build_calendar(settings))
     except KeyError as e:
         raise click.ClickException(str(e.args[0])) from None
     rebuild_projection(settings, projection)
     click.echo(f"{name}: emptied; its runner replays it from the start")
 
 
-def _chosen(names: tuple[str, ...]) -> list[Projection]:
+def _chosen(names: tuple[str, ...], settings: Settings | None = None) -> list[Projection]:
+    """The named projections (default: all), counting working days on the configured calendar."""
+    from lianxin.bootstrap import build_calendar
     from projections.registry import all_projections, projection_named
 
+    calendar = build_calendar(settings or _settings())
     if not names:
-        return all_projections()
+        return all_projections(calendar)
     try:
-        return [projection_named(n) for n in names]
+        return [projection_named(n, calendar) for n in names]
     except KeyError as e:
         raise click.ClickException(str(e.args[0])) from None
 

@@ -19,11 +19,11 @@ from eventsourcing.domain import Aggregate
 
 from domain import common
 from domain.common import Actor, Role
-from domain.identifiers import validate_region_code
+from domain.identifiers import region_prefix, validate_region_code
 from domain.services.base import CommandResult
 from domain.services.directory import peek
 from graphql_api import errors
-from graphql_api.auth import Principal, region_prefix
+from graphql_api.auth import Principal
 from graphql_api.authorization import Rule, guard, require_scope
 from graphql_api.commands.payloads import CommandSuccess
 from graphql_api.context import Info, Position

@@ -18,6 +18,7 @@ from websockets.sync.connection import Connection
 from websockets.typing import Subprotocol
 
 from domain.common import Forbidden, Role
+from domain.identifiers import region_prefix
 from graphql_api.auth import (
     DEV_SECRET,
     AuthConfigError,
@@ -27,7 +28,6 @@ from graphql_api.auth import (
     TokenVerifier,
     principal_claims,
     principal_from_claims,
-    region_prefix,
 )
 from lianxin.tokens import mint_token, parse_ttl
 from tests.api.conftest import TEST_SECRET, RunningApi, StartApi
