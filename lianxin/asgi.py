@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from starlette.applications import Starlette
 
 from domain.application import Lianxin
 from graphql_api.app import ApiSettings, create_app
+from graphql_api.ops import Readiness, call_maybe_blocking, readiness_from_status
 from lianxin.bootstrap import build_application, build_calendar
 from lianxin.config import Settings
 from lianxin.projection_process import RunningProjections, start_projections
-from projections.machinery import ProjectionStatus, status, wait_for_tracking
+from projections.machinery import FollowerHealth, ProjectionStatus, status, wait_for_tracking
 from projections.read_side import ReadSide
 from projections.registry import all_projections
 
@@ -66,11 +68,16 @@ def build_api(
         with read_side.connection() as conn:
             return wait_for_tracking(conn, position, timeout, names)
 
+    readiness = None
+    if running is not None:
+        # Also red while this process's follower cannot prove its LISTEN connection alive.
+        readiness = with_follower(readiness_from_status(projection_status), running.runner.health)
     app = create_app(
         api_settings,
         application=application,
         read_side=read_side,
         wait_for_position=wait,
+        readiness=readiness,
         projection_status=projection_status,
     )
     api = Api(app=app, application=application, read_side=read_side, projections=running)
@@ -82,6 +89,18 @@ def build_api(
 
     app.router.lifespan_context = lifespan
     return api
+
+
+def with_follower(readiness: Readiness, follower: Callable[[], FollowerHealth]) -> Readiness:
+    """``readiness``, and red while the live follower is unhealthy (its LISTEN connection down
+    or silent past its heartbeat): details under ``"follower"``."""
+
+    async def ready() -> tuple[bool, Mapping[str, Any]]:
+        ok, details = await call_maybe_blocking(readiness)
+        health = follower()
+        return ok and health.healthy, {**details, "follower": health.details()}
+
+    return ready
 
 
 def create_app_from_env() -> Starlette:
