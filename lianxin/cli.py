@@ -260,8 +260,20 @@ def status(as_json: bool) -> None:
 
 @main.command()
 @click.argument("name")
-def rebuild(name: str) -> None:
-    """Empty one read model and replay it from the start of the log."""
+@click.option(
+    "--swap",
+    is_flag=True,
+    help="Build the new tables beside the live ones (the API keeps reading the old) and swap "
+    "them in atomically.",
+)
+def rebuild(name: str, swap: bool) -> None:
+    """Empty one read model and replay it from the start of the log (with --swap: rebuild it
+    beside the live one while it keeps being read, then swap it in)."""
+    if swap:
+        from lianxin.replay.cli import rebuild_swap
+
+        rebuild_swap(name)
+        return
     from lianxin.bootstrap import build_calendar
     from lianxin.projection_process import rebuild_projection
     from projections.registry import projection_named
@@ -302,6 +314,12 @@ def _status_dict(row: ProjectionStatus) -> dict[str, object]:
 
 
 # --- Command groups that live in their own modules (one registration line each) ----------------
+
+from lianxin.replay import cli as replay_cli  # noqa: E402  (replay, diff, history)
+
+main.add_command(replay_cli.replay_command)
+main.add_command(replay_cli.diff_command)
+main.add_command(replay_cli.history_command)
 
 
 def run() -> None:  # pragma: no cover - console entry point wrapper
