@@ -72,7 +72,7 @@ def capture(live: DatabaseUrl, projection: Projection, into: DatabaseUrl) -> Cap
     """Copy ``projection``'s live tables and tracking row into the scratch store ``into``
     (beside ``live``), as they stand in one committed state."""
     ensure_beside(live, into)
-    prepare_scratch(into)
+    prepare_scratch(into, like=live, projection=projection)
     empty_projection(into, projection)
     with attached(into, live) as conn:
         if conn.kind == "sqlite":

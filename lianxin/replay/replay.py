@@ -76,20 +76,23 @@ def replay(
     fresh: bool = True,
     page_size: int = DEFAULT_REPLAY_PAGE,
     progress: bool = False,
+    clone: bool = True,
 ) -> ReplayReport:
     """Build ``projection`` in the scratch store ``into`` from ``app``'s log up to ``until``.
 
     ``fresh`` empties the scratch store's read model first; without it a scratch store that
     stands at or before the target position is carried forward (one that stands past it, or
     was built by another version of the projection, is rebuilt). ``live`` (the live store's URL)
-    is refused as ``into``.
+    is refused as ``into``; a PostgreSQL scratch schema beside it gets copies of its tables
+    instead of the whole schema. ``clone=False`` always builds the whole schema (a store that
+    is to be swapped in).
     """
     started = time.perf_counter()
     wanted = until if isinstance(until, Until) else Until(position=until)
     position = wanted.resolve(app)
     if live is not None:
         ensure_apart(live, into)
-    prepare_scratch(into)
+    prepare_scratch(into, like=live if clone else None, projection=projection)
     start = _starting_point(into, projection, position, fresh=fresh)
     bar = tqdm(
         total=max(0, position - start),

@@ -97,7 +97,14 @@ def rebuild_and_swap(
     try:
         head = app.recorder.max_notification_id() or 0
         built = replay(
-            app, projection, shadow, head, live=live, page_size=page_size, progress=progress
+            app,
+            projection,
+            shadow,
+            head,
+            live=live,
+            page_size=page_size,
+            progress=progress,
+            clone=False,  # the migrations' own tables and index names: they become the live ones
         )
         events = built.events
         build_seconds = time.perf_counter() - started
@@ -110,7 +117,14 @@ def rebuild_and_swap(
             except _Behind:
                 head = app.recorder.max_notification_id() or 0
                 events += replay(
-                    app, projection, shadow, head, live=live, fresh=False, page_size=page_size
+                    app,
+                    projection,
+                    shadow,
+                    head,
+                    live=live,
+                    fresh=False,
+                    page_size=page_size,
+                    clone=False,
                 ).events
                 continue
             return SwapReport(
