@@ -416,7 +416,13 @@ def connection(url: DatabaseUrl) -> Iterator[Connection]:
 
 def read_model_tables(url: DatabaseUrl) -> list[str]:
     """Every table but the event store's, the schema's versions and the benchmark's notes."""
-    keep = {"stored_events", "lianxin_events", "lianxin_schema_versions", META_TABLE}
+    keep = {
+        "stored_events",
+        "lianxin_events",
+        "lianxin_event_chain",  # append-only: the database refuses to empty it
+        "lianxin_schema_versions",
+        META_TABLE,
+    }
     with connection(url) as conn:
         if url.kind == "sqlite":
             sql = "SELECT name FROM sqlite_master WHERE type = 'table'"

@@ -31,17 +31,30 @@ def main() -> None:
 
 
 @main.command()
-def migrate() -> None:
+@click.option(
+    "--app-role",
+    envvar="LIANXIN_APP_ROLE",
+    default=None,
+    help="PostgreSQL: grant this existing role only what the application needs (it can append "
+    "events, never change or remove them). Env: LIANXIN_APP_ROLE.",
+)
+def migrate(app_role: str | None) -> None:
     """Create every table once (idempotent; safe to run from several processes)."""
     from lianxin.migrate import migrate as run_migrations
+    from lianxin.storage import StorageConfigError
 
     settings = _settings()
-    applied = run_migrations(settings.database)
+    try:
+        applied = run_migrations(settings.database, app_role=app_role or None)
+    except StorageConfigError as e:
+        raise click.ClickException(str(e)) from None
     if applied:
         for name in applied:
             click.echo(f"applied {name}")
     else:
         click.echo("schema is up to date")
+    if app_role:
+        click.echo(f"granted {app_role} the application's privileges (append-only event log)")
 
 
 @main.group()
@@ -320,6 +333,13 @@ from lianxin.replay import cli as replay_cli  # noqa: E402  (replay, diff, histo
 main.add_command(replay_cli.replay_command)
 main.add_command(replay_cli.diff_command)
 main.add_command(replay_cli.history_command)
+
+from lianxin.integrity import commands as integrity_cli  # noqa: E402  (verify, checkpoint, export, import)
+
+main.add_command(integrity_cli.verify_command)
+main.add_command(integrity_cli.checkpoint_command)
+main.add_command(integrity_cli.export_command)
+main.add_command(integrity_cli.import_command)
 
 
 def run() -> None:  # pragma: no cover - console entry point wrapper

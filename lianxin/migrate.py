@@ -105,26 +105,51 @@ def _apply(conn: Connection, migration: Migration) -> None:
     conn.execute("COMMIT")
 
 
-def migrate(url: DatabaseUrl) -> list[str]:
-    """Bring the store's schema up to date; returns the names of the files applied now."""
+def migrate(url: DatabaseUrl, *, app_role: str | None = None) -> list[str]:
+    """Bring the store's schema up to date; returns the names of the files applied now.
+
+    A schema already current runs no DDL (so a process connected as the application's own
+    PostgreSQL role may call this). The event chain of a store from before it is backfilled
+    (lianxin/integrity/). ``app_role``: grant that PostgreSQL role the application's privileges.
+    """
+    from lianxin.integrity.backfill import backfill_chain
+    from lianxin.integrity.roles import grant_app_role
+
     applied_now: list[str] = []
     with _locked(url) as conn:
-        if url.kind == "postgres" and url.schema:
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{url.schema}"')
-        _create_event_store(url)
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS lianxin_schema_versions ("
-            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-        )
-        done = {
-            row[0] for row in conn.execute("SELECT version FROM lianxin_schema_versions").fetchall()
-        }
-        for migration in migrations_for(url.kind):
-            if migration.version in done:
-                continue
-            _apply(conn, migration)
-            applied_now.append(f"{migration.version:04d}_{migration.name}")
+        if not _is_current(conn, url):
+            if url.kind == "postgres" and url.schema:
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{url.schema}"')
+            _create_event_store(url)
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS lianxin_schema_versions ("
+                " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+            done = {
+                row[0]
+                for row in conn.execute("SELECT version FROM lianxin_schema_versions").fetchall()
+            }
+            for migration in migrations_for(url.kind):
+                if migration.version in done:
+                    continue
+                _apply(conn, migration)
+                applied_now.append(f"{migration.version:04d}_{migration.name}")
+        backfill_chain(conn, url)
+        if app_role:
+            grant_app_role(conn, url, app_role)
     return applied_now
+
+
+def _is_current(conn: Connection, url: DatabaseUrl) -> bool:
+    """Every migration is recorded as applied (so the event store exists too)."""
+    try:
+        rows = conn.execute("SELECT version FROM lianxin_schema_versions").fetchall()
+    except Exception:  # no such table (or schema) yet
+        if url.kind == "postgres" and not conn.raw.autocommit:
+            conn.raw.rollback()
+        return False
+    done = {row[0] for row in rows}
+    return all(m.version in done for m in migrations_for(url.kind))
 
 
 def pending(url: DatabaseUrl) -> list[str]:

@@ -24,6 +24,12 @@ APPLICATION_NAME = "Lianxin"
 #: Table holding stored events (and the global log) on each store.
 EVENTS_TABLE = {"sqlite": "stored_events", "postgres": "lianxin_events"}
 
+#: The library's factories, extended to hash-chain every stored event (lianxin/integrity/).
+CHAINED_FACTORY = {
+    "sqlite": "lianxin.integrity.recorders:ChainedSQLiteFactory",
+    "postgres": "lianxin.integrity.recorders:ChainedPostgresFactory",
+}
+
 Params = Sequence[Any] | Mapping[str, Any]
 
 
@@ -86,13 +92,13 @@ class DatabaseUrl:
         env: dict[str, str] = {"CREATE_TABLE": "y" if create_table else "n"}
         if self.kind == "sqlite":
             env |= {
-                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "PERSISTENCE_MODULE": CHAINED_FACTORY["sqlite"],
                 "SQLITE_DBNAME": self.sqlite_path,
                 "SQLITE_LOCK_TIMEOUT": "30",
             }
             return env
         env |= {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": CHAINED_FACTORY["postgres"],
             "POSTGRES_DBNAME": self.dbname,
             "POSTGRES_HOST": self.host,
             "POSTGRES_PORT": str(self.port),

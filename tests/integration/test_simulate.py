@@ -35,6 +35,7 @@ INFRASTRUCTURE = {
     "lianxin_events",
     "lianxin_schema_versions",
     "lianxin_projection_positions",
+    "lianxin_event_chain",
 }
 #: Rows that belong to a projection runner, not to the read model: repeat_visits' token of the
 #: process that wrote the last page (it checks its in-memory cache against it).

@@ -34,7 +34,7 @@ def test_database_url_chooses_the_store(url: str, kind: str, detail: str) -> Non
 
 def test_postgres_url_becomes_the_library_settings() -> None:
     env = DatabaseUrl.parse("postgresql://app:s%40cret@db.local:6432/lianxin").eventsourcing_env()
-    assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert env["PERSISTENCE_MODULE"] == "lianxin.integrity.recorders:ChainedPostgresFactory"
     assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"]) == ("db.local", "6432")
     assert (env["POSTGRES_USER"], env["POSTGRES_PASSWORD"]) == ("app", "s@cret")
     assert env["CREATE_TABLE"] == "n"  # workers never run DDL

@@ -1,0 +1,242 @@
+"""The hash chain over the event log: how a link is computed, and how chain rows are stored.
+
+Every stored event gets one row in ``lianxin_event_chain``, written in the same transaction as
+the event itself:
+
+- ``stream_hash = SHA-256("lianxin.stream.v1" || previous stream_hash || event bytes)``, where
+  the previous stream hash is that of the stream's previous event (32 zero bytes for its
+  first), and the event bytes are its stored fields, each length-prefixed: position
+  (notification id), originator id, originator version, topic, state;
+- ``global_hash = SHA-256("lianxin.global.v1" || previous global_hash || stream_hash)``, where
+  the previous global hash is that of the event before it in the global log.
+
+So changing, removing, reordering or inserting a stored event breaks its stream's chain and the
+global chain at that point, unless every later hash is recomputed too; a checkpoint kept outside
+the database (``checkpoints.py``) catches that.
+
+The originator id is hashed as text: SQLite's stored text, PostgreSQL's uuid as the 32 lower-case
+hex digits SQLite stores. So an export taken from one store imports into the other with the very
+same hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal, NamedTuple, Protocol
+from uuid import UUID
+
+#: The chain's table (beside the events table, in the same schema).
+CHAIN_TABLE = "lianxin_event_chain"
+HASH_SIZE = 32
+#: The "previous hash" of a stream's first event and of the log's first event.
+GENESIS = bytes(HASH_SIZE)
+
+_STREAM_TAG = b"lianxin.stream.v1"
+_GLOBAL_TAG = b"lianxin.global.v1"
+_U64 = struct.Struct(">Q")
+_NONE = _U64.pack(2**64 - 1)  # a NULL field: a length no real field has
+
+Kind = Literal["sqlite", "postgres"]
+
+
+class StoredRow(NamedTuple):
+    """One stored event, as the chain sees it."""
+
+    position: int
+    originator_id: str
+    originator_version: int
+    topic: str
+    state: bytes
+
+
+class ChainRow(NamedTuple):
+    """One row of ``lianxin_event_chain``."""
+
+    position: int
+    originator_id: str
+    originator_version: int
+    stream_hash: bytes
+    global_hash: bytes
+
+
+def originator_text(originator_id: object) -> str:
+    """The originator id as hashed and exported: a UUID as 32 lower-case hex digits."""
+    if isinstance(originator_id, UUID):
+        return originator_id.hex
+    if isinstance(originator_id, bytes):
+        return originator_id.decode("utf-8", "surrogateescape")
+    return str(originator_id)
+
+
+def as_bytes(value: object) -> bytes:
+    """A stored blob as bytes (psycopg may hand back a memoryview)."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, memoryview | bytearray):
+        return bytes(value)
+    if isinstance(value, str):  # a blob rewritten as text: hash what is there
+        return value.encode("utf-8", "surrogateescape")
+    raise TypeError(f"not a stored blob: {type(value).__name__}")
+
+
+def _field(value: bytes | None) -> bytes:
+    return _NONE if value is None else _U64.pack(len(value)) + value
+
+
+def event_bytes(row: StoredRow) -> bytes:
+    """The exact stored fields of an event, length-prefixed, in a fixed order."""
+    return b"".join(
+        (
+            _U64.pack(row.position),
+            _field(row.originator_id.encode("utf-8", "surrogateescape")),
+            _U64.pack(row.originator_version),
+            _field(None if row.topic is None else row.topic.encode("utf-8", "surrogateescape")),
+            _field(row.state),
+        )
+    )
+
+
+def stream_link(previous: bytes, row: StoredRow) -> bytes:
+    """The event's stream hash, given its stream's previous hash."""
+    digest = hashlib.sha256(_STREAM_TAG)
+    digest.update(previous)
+    digest.update(event_bytes(row))
+    return digest.digest()
+
+
+def global_link(previous: bytes, stream_hash: bytes) -> bytes:
+    """The event's global hash, given the log's previous global hash."""
+    return hashlib.sha256(_GLOBAL_TAG + previous + stream_hash).digest()
+
+
+def link(
+    rows: Sequence[StoredRow], previous_global: bytes, previous_stream: Mapping[str, bytes]
+) -> list[ChainRow]:
+    """Chain rows for ``rows`` (in position order), after the given heads.
+
+    ``previous_stream`` holds, for each stream in ``rows``, the stream hash of its last event
+    before them (a stream not in it starts at :data:`GENESIS`).
+    """
+    heads = dict(previous_stream)
+    out: list[ChainRow] = []
+    head = previous_global
+    for row in rows:
+        stream_hash = stream_link(heads.get(row.originator_id, GENESIS), row)
+        heads[row.originator_id] = stream_hash
+        head = global_link(head, stream_hash)
+        out.append(
+            ChainRow(row.position, row.originator_id, row.originator_version, stream_hash, head)
+        )
+    return out
+
+
+# --- Storing chain rows ---------------------------------------------------------------------
+
+
+class RawCursor(Protocol):
+    """A DB-API cursor: sqlite3's or psycopg's, returning rows indexable by column number."""
+
+    def execute(self, query: Any, params: Any = ..., /) -> Any: ...
+
+    def executemany(self, query: Any, params_seq: Any, /) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> Any: ...
+
+
+class ChainTable:
+    """The chain table's statements for one store; ``table`` may be schema-qualified."""
+
+    def __init__(self, kind: Kind, table: str = CHAIN_TABLE) -> None:
+        self.kind = kind
+        self.table = table
+        t = table
+        if kind == "sqlite":
+            self._head = f"SELECT position, global_hash FROM {t} ORDER BY position DESC LIMIT 1"
+            self._previous = (
+                f"SELECT stream_hash FROM {t} WHERE originator_id = ? AND originator_version < ?"
+                " ORDER BY originator_version DESC LIMIT 1"
+            )
+            self._insert = (
+                f"INSERT INTO {t} (position, originator_id, originator_version, stream_hash,"
+                " global_hash) VALUES (?, ?, ?, ?, ?)"
+            )
+            return
+        self._head = f"SELECT position, global_hash FROM {t} ORDER BY position DESC LIMIT 1"
+        self._previous = (
+            "SELECT s.oid, c.stream_hash FROM unnest(%s::uuid[], %s::bigint[]) AS s(oid, v)"
+            " CROSS JOIN LATERAL (SELECT stream_hash FROM "
+            f"{t} WHERE originator_id = s.oid AND originator_version < s.v"
+            " ORDER BY originator_version DESC LIMIT 1) AS c"
+        )
+        self._insert = (
+            f"INSERT INTO {t} (position, originator_id, originator_version, stream_hash,"
+            " global_hash) SELECT * FROM unnest(%s::bigint[], %s::uuid[], %s::bigint[],"
+            " %s::bytea[], %s::bytea[])"
+        )
+
+    def head(self, cur: RawCursor) -> tuple[int, bytes] | None:
+        """The last chain row's position and global hash (None for an empty chain)."""
+        cur.execute(self._head)
+        row = cur.fetchone()
+        return None if row is None else (int(row[0]), as_bytes(row[1]))
+
+    def previous_stream_hashes(self, cur: RawCursor, firsts: Mapping[str, int]) -> dict[str, bytes]:
+        """For each stream, the stream hash of its last chained event before the given version."""
+        if not firsts:
+            return {}
+        if self.kind == "sqlite":
+            found: dict[str, bytes] = {}
+            for originator_id, version in firsts.items():
+                cur.execute(self._previous, (originator_id, version))
+                row = cur.fetchone()
+                if row is not None:
+                    found[originator_id] = as_bytes(row[0])
+            return found
+        cur.execute(self._previous, (list(firsts), list(firsts.values())))
+        return {originator_text(r[0]): as_bytes(r[1]) for r in cur.fetchall()}
+
+    def insert(self, cur: RawCursor, rows: Sequence[ChainRow]) -> None:
+        if not rows:
+            return
+        if self.kind == "sqlite":
+            cur.executemany(self._insert, rows)
+            return
+        columns = list(zip(*rows, strict=True))
+        cur.execute(self._insert, [list(c) for c in columns])
+
+    def append(self, cur: RawCursor, rows: Sequence[StoredRow]) -> list[ChainRow]:
+        """Chain newly stored events (in position order, after every chained one) and insert
+        their chain rows, on the caller's cursor and so in the caller's transaction."""
+        if not rows:
+            return []
+        firsts: dict[str, int] = {}
+        for row in rows:
+            firsts.setdefault(row.originator_id, row.originator_version)
+        head = self.head(cur)
+        if head is not None and head[0] >= rows[0].position:
+            raise ChainError(f"position {rows[0].position} is not after the chain's head {head[0]}")
+        chained = link(
+            rows,
+            GENESIS if head is None else head[1],
+            self.previous_stream_hashes(cur, firsts),
+        )
+        self.insert(cur, chained)
+        return chained
+
+
+class ChainError(RuntimeError):
+    """The chain cannot be extended as asked."""
+
+
+def stored_rows(
+    positions: Iterable[int], events: Iterable[tuple[object, int, str, bytes]]
+) -> list[StoredRow]:
+    """Pair notification ids with (originator id, version, topic, state) tuples."""
+    return [
+        StoredRow(position, originator_text(oid), version, topic, as_bytes(state))
+        for position, (oid, version, topic, state) in zip(positions, events, strict=True)
+    ]

@@ -1,0 +1,11 @@
+-- The hash chain over the event log (lianxin/integrity/chain.py): one row per stored event,
+-- written in the same transaction as the event. position = the event's notification id;
+-- stream_hash links the event to its stream's previous one, global_hash to the log's previous one.
+CREATE TABLE lianxin_event_chain (
+    position BIGINT PRIMARY KEY,
+    originator_id UUID NOT NULL,
+    originator_version BIGINT NOT NULL,
+    stream_hash BYTEA NOT NULL,
+    global_hash BYTEA NOT NULL,
+    UNIQUE (originator_id, originator_version)
+);
