@@ -159,7 +159,8 @@ class EnterpriseProfileProjection(Projection):
     """The enterprise profile (企业档案) and the enterprise list."""
 
     name = "enterprise_profile"
-    version = 1
+    #: 2: a reply rated again after a dispute voided its rating is a second rating (0015).
+    version = 2
     tables = (
         "enterprise_profiles",
         "enterprise_activity",
@@ -196,6 +197,7 @@ class EnterpriseProfileProjection(Projection):
 
     def __init__(self) -> None:
         self._page: list[tuple[Any, int]] = []
+        self._position = 0  # of the event being applied
         self._apply: dict[type[Any], Callable[[Any], None]] = {
             cls: getattr(self, method) for cls, method in _APPLY.items()
         }
@@ -224,6 +226,7 @@ class EnterpriseProfileProjection(Projection):
     def end_page(self, conn: Connection) -> None:
         self._load(conn)
         for event, position in self._page:
+            self._position = position
             try:
                 self._apply[type(event)](event)
             except Exception as e:
@@ -453,7 +456,15 @@ class EnterpriseProfileProjection(Projection):
         self._bump(row.enterprise_id, **{_RATING_COLUMN[event.rating]: 1})
         self._issues.put(key, replace(row, rating=event.rating, reply_no=event.reply_no))
         self._ratings.append(
-            (key, event.reply_no, row.enterprise_id, utc(event.occurred_at), event.rating, 0)
+            (
+                key,
+                self._position,
+                event.reply_no,
+                row.enterprise_id,
+                utc(event.occurred_at),
+                event.rating,
+                0,
+            )
         )
 
     def _dispute_ruled(self, event: Any) -> None:
@@ -465,7 +476,8 @@ class EnterpriseProfileProjection(Projection):
         self._issues.put(key, replace(row, rating=None, reply_no=None))
         self._ops.append(
             (
-                "UPDATE enterprise_ratings SET voided = 1 WHERE issue_id = ? AND reply_no = ?",
+                "UPDATE enterprise_ratings SET voided = 1"
+                " WHERE issue_id = ? AND reply_no = ? AND voided = 0",
                 (key, row.reply_no),
             )
         )
@@ -584,7 +596,7 @@ class EnterpriseProfileProjection(Projection):
         insert_rows(
             conn,
             "enterprise_ratings",
-            ("issue_id", "reply_no", "enterprise_id", "rated_at", "rating", "voided"),
+            ("issue_id", "position", "reply_no", "enterprise_id", "rated_at", "rating", "voided"),
             self._ratings,
         )
         run_in_order(conn, self._ops)
