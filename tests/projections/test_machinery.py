@@ -70,9 +70,21 @@ def expected_rows(app: Lianxin, prefix_topics: tuple[str, ...] = (CREATED, TICKE
 
 
 def runner(
-    url: DatabaseUrl, app: Lianxin, *projections: Projection, page_size: int = 500
+    url: DatabaseUrl,
+    app: Lianxin,
+    *projections: Projection,
+    page_size: int = 500,
+    max_page_size: int | None = None,
 ) -> ProjectionRunner:
-    return ProjectionRunner(url, app, projections, page_size=page_size, lock_retry=0.05)
+    """A runner reading pages of exactly ``page_size`` unless ``max_page_size`` lets it grow."""
+    return ProjectionRunner(
+        url,
+        app,
+        projections,
+        page_size=page_size,
+        max_page_size=max_page_size or page_size,
+        lock_retry=0.05,
+    )
 
 
 def position(conn: Connection, name: str = "event_log") -> int:
@@ -128,6 +140,28 @@ def test_catch_up_commits_one_transaction_per_page(
     (progress,) = projections.progress()
     assert (progress.pages, progress.events, progress.position) == (3, 1200, 1200)
     assert projection.pages == 3
+    projections.close()
+
+
+def test_catch_up_reads_larger_pages_while_behind_and_small_ones_at_the_head(
+    app: Lianxin, conn: Connection, store_url: DatabaseUrl
+) -> None:
+    # given 1,200 events
+    record(app, counters=12, events_each=100)
+    projection = EventLog()
+    # when caught up with pages of 100 that may grow to 400 while the log is ahead
+    projections = runner(store_url, app, projection, page_size=100, max_page_size=400)
+    projections.catch_up()
+    # then the pages were 100, 400, 400, 300: full pages grow, the head's page is short
+    (progress,) = projections.progress()
+    assert (progress.pages, progress.events, progress.position) == (4, 1200, 1200)
+    assert rows(conn) == expected_rows(app)
+    # and once at the head, a new event comes in a page of its own
+    head = record(app, counters=1, events_each=1)
+    projections.catch_up()
+    (progress,) = projections.progress()
+    assert (progress.pages, progress.position) == (5, head)
+    assert rows(conn) == expected_rows(app)
     projections.close()
 
 
