@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
+from strawberry.exceptions import StrawberryInputCoercionError
 
 from graphql_api.auth import AuthError, Principal
 from graphql_api.ops import ApiMetrics
@@ -54,15 +55,15 @@ POSITION_SCALAR = strawberry.scalar(
 
 def _parse_position(value: object) -> int:
     if isinstance(value, bool):
-        raise ValueError("a position is a whole number")
+        raise StrawberryInputCoercionError("a position is a whole number")
     if isinstance(value, int):
         number = value
     elif isinstance(value, str) and value.isascii() and value.isdigit():
         number = int(value)
     else:
-        raise ValueError("a position is a whole number")
+        raise StrawberryInputCoercionError("a position is a whole number")
     if number < 0:
-        raise ValueError("a position is never negative")
+        raise StrawberryInputCoercionError("a position is never negative")
     return number
 
 

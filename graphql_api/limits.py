@@ -7,15 +7,23 @@ validation cache is keyed by the rule classes, so used as per-request extension 
 make every lookup miss (strawberry #4635). Here each rule class is built once per limit value
 (:func:`validation_rules` is cached) and added with ``AddValidationRules``: the same query text
 validates once per process.
+
+Text is guarded too (:class:`TextGuard`, :func:`text_literal_rule`): no string argument, literal
+or variable, may carry a C0 control character other than tab, line feed and carriage return, DEL,
+or a lone UTF-16 surrogate. Such characters have no place in a record, and PostgreSQL cannot
+store NUL in text at all: an event carrying one stopped the read models (a poison event). The
+request is refused before execution, naming the variable's path, with code ``BAD_USER_INPUT``.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from graphql import ASTValidationRule
+from graphql import ASTValidationRule, GraphQLError, StringValueNode, ValidationRule
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -92,12 +100,88 @@ def alias_rule(max_aliases: int) -> type[ASTValidationRule]:
     return alias_validator(max_aliases)
 
 
+# --- Text --------------------------------------------------------------------------------------
+
+#: What no text may carry: C0 controls but tab, LF and CR; DEL; lone UTF-16 surrogates.
+FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+BAD_USER_INPUT = "BAD_USER_INPUT"
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` is refused (naming the first bad character), or None."""
+    found = FORBIDDEN_CHARACTERS.search(text)
+    if found is None:
+        return None
+    code = ord(found.group(0))
+    kind = "a lone surrogate" if 0xD800 <= code <= 0xDFFF else "a control character"
+    return (
+        f"text may not contain {kind} (U+{code:04X}); of the control characters only tab, "
+        "line feed and carriage return are allowed"
+    )
+
+
+def variable_problem(variables: Mapping[str, Any] | None) -> str | None:
+    """The first refused string among the variables (values and object keys), as a message
+    naming where it is, like graphql-core's: ``Variable '$input' has invalid value at .x: …``.
+    Iterative: a deeply nested JSON value cannot exhaust the stack."""
+    stack: list[tuple[str, str, Any]] = [
+        (name, "", value) for name, value in reversed(list((variables or {}).items()))
+    ]
+    while stack:
+        name, path, value = stack.pop()
+        if isinstance(value, str):
+            problem = text_problem(value)
+        elif isinstance(value, Mapping):
+            problem = next((p for p in map(text_problem, map(str, value)) if p), None)
+            stack.extend((name, f"{path}.{k}", v) for k, v in reversed(list(value.items())))
+        elif isinstance(value, list):
+            problem = None
+            stack.extend((name, f"{path}[{i}]", v) for i, v in reversed(list(enumerate(value))))
+        else:
+            problem = None
+        if problem is None and not text_problem(name):
+            continue
+        where = f" at {path}" if path else ""
+        return f"Variable '${name}' has invalid value{where}: {problem or text_problem(name)}"
+    return None
+
+
+class TextLiteralRule(ValidationRule):
+    """Refuses string literals in the document that carry a forbidden character."""
+
+    def enter_string_value(self, node: StringValueNode, *_args: Any) -> None:
+        problem = text_problem(node.value)
+        if problem is not None:
+            self.report_error(GraphQLError(problem, node, extensions={"code": BAD_USER_INPUT}))
+
+
+class TextGuard(SchemaExtension):
+    """Refuses a request whose variables carry a forbidden character, before execution.
+
+    Runs after the validation cache has validated the document: when the document is valid,
+    the variables are checked, and a refusal takes the place of the (empty) validation errors.
+    """
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if not context.pre_execution_errors:
+            problem = variable_problem(context.variables)
+            if problem is not None:
+                error = GraphQLError(problem, extensions={"code": BAD_USER_INPUT})
+                context.pre_execution_errors = [error]
+        yield
+
+
 @functools.cache
 def validation_rules(
     max_depth: int, max_aliases: int, introspection: bool
 ) -> tuple[type[ASTValidationRule], ...]:
     """The extra rules, as the same tuple object for equal arguments."""
-    rules: list[type[ASTValidationRule]] = [depth_rule(max_depth), alias_rule(max_aliases)]
+    rules: list[type[ASTValidationRule]] = [
+        depth_rule(max_depth),
+        alias_rule(max_aliases),
+        TextLiteralRule,
+    ]
     if not introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
     return tuple(rules)
@@ -107,7 +191,7 @@ def limit_extensions(
     limits: Limits, *, introspection: bool
 ) -> Sequence[Callable[[], SchemaExtension]]:
     """Extension factories, in order: token limit (applied while parsing), cached parsing,
-    the extra validation rules, cached validation."""
+    the extra validation rules, cached validation, then the variables' text guard."""
     rules = list(validation_rules(limits.max_depth, limits.max_aliases, introspection))
     size = limits.cache_size
     return (
@@ -115,4 +199,5 @@ def limit_extensions(
         lambda: ParserCache(maxsize=size),
         lambda: AddValidationRules(rules),
         lambda: ValidationCache(maxsize=size),
+        TextGuard,
     )

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import NewType
 
 import strawberry
+from strawberry.exceptions import StrawberryInputCoercionError
 
 #: Whole yuan (a policy's benefit to an enterprise may exceed GraphQL's 32-bit ``Int``).
 Yuan = NewType("Yuan", int)
@@ -13,12 +14,12 @@ Yuan = NewType("Yuan", int)
 
 def _parse_yuan(value: object) -> int:
     if isinstance(value, bool):
-        raise ValueError("an amount of yuan is a whole number")
+        raise StrawberryInputCoercionError("an amount of yuan is a whole number")
     if isinstance(value, int):
         return value
     if isinstance(value, str) and value.isascii() and value.lstrip("-").isdigit():
         return int(value)
-    raise ValueError("an amount of yuan is a whole number")
+    raise StrawberryInputCoercionError("an amount of yuan is a whole number")
 
 
 YUAN_SCALAR = strawberry.scalar(

@@ -51,3 +51,7 @@ def secure_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveApi]:
     client.close()
     server.stop()
     api.close()
+
+
+# The per-module live stacks over SQLite and PostgreSQL (``both_stores()``).
+from tests.api.live import live_api, live_store  # noqa: E402, F401
