@@ -41,15 +41,25 @@ from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, TypeVar, cast
 import anyio.to_thread
 import strawberry
 
-from domain.common import Forbidden, ValidationError, business_date
+from domain.common import Forbidden, Role, ValidationError, business_date
 from domain.issue import Flag
 from graphql_api.auth import DEPARTMENT_SCOPED_ROLES, Principal
-from graphql_api.authorization import HANDLERS, OVERSIGHT, Rule, Scope, guard, require_scope, rule
+from graphql_api.authorization import (
+    HANDLERS,
+    OVERSIGHT,
+    Rule,
+    Scope,
+    authorize,
+    guard,
+    require_scope,
+    rule,
+)
 from graphql_api.commands.enums import Category
 from graphql_api.context import MIN_POSITION_HEADER, Context, Info
 from graphql_api.errors import ClientError
 from graphql_api.labels import labelled_enum
 from graphql_api.relay import Connection, Page, paginate_in_memory
+from lianxin.replay.as_of import ReplayedView, leadership_as_of
 from lianxin.storage import Connection as Db
 from projections.leadership import LeadershipProjection
 from projections.leadership import view as leadership_view
@@ -93,6 +103,18 @@ POLICY: Final[Mapping[str, Rule]] = {
     ),
     "Query.kpiTrend": rule(_READERS, Scope.REGION, "as kpis"),
     "Subscription.kpisChanged": rule(_READERS, Scope.REGION, "as kpis, checked on subscribing"),
+}
+
+#: Who may look at the cockpit as it stood at a past time (``asOf``, issue #5): the auditors and
+#: inspectors, on top of the field's own rule. One rule per query taking ``asOf``.
+AS_OF_ROLES: Final = frozenset({Role.AUDITOR, Role.INSPECTOR})
+AS_OF_POLICY: Final[Mapping[str, Rule]] = {
+    f"{operation}.asOf": rule(
+        AS_OF_ROLES,
+        Scope.REGION,
+        "auditors and inspectors see the cockpit as it stood at a past time, in their region",
+    )
+    for operation in ("Query.kpis", "Query.departmentRanking", "Query.flagBoard", "Query.kpiTrend")
 }
 
 
@@ -235,6 +257,9 @@ async def resolve_region_name(root: KpiScope, info: Info) -> str | None:
     code = root.region
     if code is None:
         return None
+    if root.replayed is not None:
+        past: str | None = await info.context.run_sync(root.replayed.run, region_name, code)
+        return past
     found: str | None = await answer(
         info.context, ("region_name", code), lambda conn, _now: region_name(conn, code)
     )
@@ -247,6 +272,9 @@ async def resolve_department_name(root: KpiScope, info: Info) -> str | None:
         return None
     if root.known_department_name is not None:
         return root.known_department_name
+    if root.replayed is not None:
+        past: str | None = await info.context.run_sync(root.replayed.run, department_name, code)
+        return past
     found: str | None = await answer(
         info.context, ("department_name", code), lambda conn, _now: department_name(conn, code)
     )
@@ -272,14 +300,22 @@ class KpiScope:
         resolver=resolve_category_label, description="The category's Chinese label."
     )
     known_department_name: strawberry.Private[str | None] = None
+    #: The read model replayed as of ``asOf`` (names as they stood then), or None: the live one.
+    replayed: strawberry.Private[ReplayedView | None] = None
 
     @classmethod
-    def of(cls, scope: leadership_view.KpiScope, department_name: str | None = None) -> KpiScope:
+    def of(
+        cls,
+        scope: leadership_view.KpiScope,
+        department_name: str | None = None,
+        replayed: ReplayedView | None = None,
+    ) -> KpiScope:
         return cls(
             region=scope.region,
             department=scope.department,
             category=None if scope.category is None else Category(scope.category),
             known_department_name=department_name,
+            replayed=replayed,
         )
 
 
@@ -658,6 +694,43 @@ async def answer(context: Context, key: Hashable, compute: Compute[T]) -> T:
     return await cockpit_cache(context.read_side).answer(key, compute, min_position(context))
 
 
+@dataclass(frozen=True)
+class Asked:
+    """When a cockpit question is asked of: now (the live read model), or ``asOf`` (the read
+    model replayed as it stood then)."""
+
+    now: datetime
+    replayed: ReplayedView | None = None
+
+    async def answer(self, context: Context, key: Hashable, compute: Compute[T]) -> T:
+        if self.replayed is None:
+            return await answer(context, key, compute)
+        value: T = await context.run_sync(self.replayed.run, compute, self.now)
+        return value
+
+
+async def asked_at(info: Info, operation: str, as_of: datetime | None) -> Asked:
+    """Now, or the past moment ``as_of`` after checking who asks (:data:`AS_OF_POLICY`) and the
+    moment itself; the leadership read model is then replayed up to it (cached by position)."""
+    now: datetime = info.context.read_side.clock()
+    if as_of is None:
+        return Asked(now)
+    authorize(info.context.principal, AS_OF_POLICY, f"{operation}.asOf")
+    if as_of.tzinfo is None or as_of.utcoffset() is None:
+        raise ClientError(
+            "asOf must carry its timezone (e.g. 2025-10-01T18:00:00+08:00)", field="asOf"
+        )
+    if as_of > now:
+        raise ClientError(
+            "asOf lies in the future: leave it out for the cockpit as of now", field="asOf"
+        )
+    context = info.context
+    replayed = await context.run_sync(
+        leadership_as_of, context.read_side.url, context.application, as_of
+    )
+    return Asked(as_of, replayed)
+
+
 def region_name(conn: Db, code: str) -> str | None:
     row = conn.execute("SELECT name FROM leadership_regions WHERE code = ?", (code,)).fetchone()
     return None if row is None else str(row[0])
@@ -675,6 +748,14 @@ ScopeArgument = Annotated[
     strawberry.argument(description="Region, department, category; default: your region."),
 ]
 PeriodArgument = Annotated[PeriodInput, strawberry.argument(description="The business days.")]
+AsOfArgument = Annotated[
+    datetime | None,
+    strawberry.argument(
+        description="The cockpit as it stood at this past moment (recorded time, with its "
+        "timezone): the leadership read model replayed from the event log up to it, and "
+        "judged on that day. Auditors and inspectors only."
+    ),
+]
 
 
 def kpis_question(
@@ -687,13 +768,16 @@ def kpis_question(
     )
 
 
-async def resolve_kpis(info: Info, *, scope: ScopeArgument = None, period: PeriodArgument) -> Kpis:
+async def resolve_kpis(
+    info: Info, *, scope: ScopeArgument = None, period: PeriodArgument, as_of: AsOfArgument = None
+) -> Kpis:
     found = guard(info, "Query.kpis")
+    when = await asked_at(info, "Query.kpis", as_of)
     asked = cockpit_scope(info.context.principal, found, scope)
     span = to_period(period)
-    now: datetime = info.context.read_side.clock()
-    figures = await answer(info.context, *kpis_question(asked, span))
-    return Kpis.of(figures, KpiScope.of(asked), span, business_date(now))
+    figures = await when.answer(info.context, *kpis_question(asked, span))
+    echo = KpiScope.of(asked, replayed=when.replayed)
+    return Kpis.of(figures, echo, span, business_date(when.now))
 
 
 async def resolve_department_ranking(
@@ -706,16 +790,18 @@ async def resolve_department_ranking(
     order_by: RankingKey = RankingKey.COMPOSITE,
     first: int | None = None,
     after: str | None = None,
+    as_of: AsOfArgument = None,
 ) -> Connection[RankedDepartment]:
     found = guard(info, "Query.departmentRanking")
+    when = await asked_at(info, "Query.departmentRanking", as_of)
     scope = cockpit_scope(
         info.context.principal, found, KpiScopeInput(region=region, category=category)
     )
     asked = to_period(period)
     page = Page.of(first=first, after=after, order=order_by.value)
-    now: datetime = info.context.read_side.clock()
+    now = when.now
     by = _RANK_BY[order_by]
-    ranking = await answer(
+    ranking = await when.answer(
         info.context,
         ("ranking", scope, asked, by),
         lambda conn, at: leadership_view.department_ranking(conn, scope, asked, now=at, by=by),
@@ -728,7 +814,9 @@ async def resolve_department_ranking(
             department=unit.code,
             department_name=unit.name,
             score=unit.score,
-            kpis=Kpis.of(unit.kpis, KpiScope.of(own, unit.name), asked, business_date(now)),
+            kpis=Kpis.of(
+                unit.kpis, KpiScope.of(own, unit.name, when.replayed), asked, business_date(now)
+            ),
         )
 
     async def count() -> int:
@@ -742,23 +830,27 @@ async def resolve_department_ranking(
 
 
 async def resolve_flag_board(
-    info: Info, scope: ScopeArgument = None, group_by: FlagGroupBy | None = None
+    info: Info,
+    scope: ScopeArgument = None,
+    group_by: FlagGroupBy | None = None,
+    as_of: AsOfArgument = None,
 ) -> FlagBoard:
     found = guard(info, "Query.flagBoard")
+    when = await asked_at(info, "Query.flagBoard", as_of)
     asked = cockpit_scope(info.context.principal, found, scope)
     by: leadership_view.Group = None
     if group_by is FlagGroupBy.REGION:
         by = "region"
     elif group_by is FlagGroupBy.DEPARTMENT:
         by = "department"
-    board = await answer(
+    board = await when.answer(
         info.context,
         ("flags", asked, by),
         lambda conn, at: leadership_view.flag_board(conn, asked, now=at, by=by),
     )
     return FlagBoard(
         as_of=board.today,
-        scope=KpiScope.of(asked),
+        scope=KpiScope.of(asked, replayed=when.replayed),
         total=FlagCounts.of(board.total),
         group_by=group_by,
         rows=[
@@ -774,8 +866,10 @@ async def resolve_kpi_trend(
     scope: ScopeArgument = None,
     period: PeriodArgument,
     interval: TrendInterval = TrendInterval.MONTH,
+    as_of: AsOfArgument = None,
 ) -> list[TrendPoint]:
     found = guard(info, "Query.kpiTrend")
+    when = await asked_at(info, "Query.kpiTrend", as_of)
     asked = cockpit_scope(info.context.principal, found, scope)
     span = to_period(period)
     if trend_points(span, interval) > MAX_TREND_POINTS:
@@ -784,12 +878,12 @@ async def resolve_kpi_trend(
             field="period",
         )
     by: Literal["week", "month"] = "week" if interval is TrendInterval.WEEK else "month"
-    points = await answer(
+    points = await when.answer(
         info.context,
         ("trend", asked, span, by),
         lambda conn, _now: leadership_view.kpi_trend(conn, asked, span, by=by),
     )
-    echo = KpiScope.of(asked)
+    echo = KpiScope.of(asked, replayed=when.replayed)
     return [
         TrendPoint(
             key=p.key,

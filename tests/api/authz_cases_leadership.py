@@ -8,9 +8,10 @@ not the handler's department (a handler's token names no region: its department 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from tests.api.authz import AuthzCase, register
+from tests.api.authz import AuthzCase, Variables, register
 from tests.api.live import LiveApi
 
 PERIOD = {"from": "2025-09-01", "to": "2025-12-31"}
@@ -65,3 +66,50 @@ register(
         _scope_and_period,
     ),
 )
+
+
+# --- The same queries as of a past time (``asOf``) ------------------------------------------------
+# Asked with ``asOf``, each query is allowed to whom both its own rule and its ``asOf`` rule
+# (``graphql_api.leadership.AS_OF_POLICY``: auditors and inspectors) allow, in scope only.
+# ``tests/api/test_as_of.py`` runs these over every role, and checks that every query taking
+# ``asOf`` has a rule and a case here.
+
+
+def _as_of(variables: Variables) -> Variables:
+    def with_as_of(live: LiveApi, in_scope: bool) -> dict[str, Any]:
+        # a moment after the demo was recorded: the whole demo, replayed
+        return variables(live, in_scope) | {"asOf": datetime.now(UTC).isoformat()}
+
+    return with_as_of
+
+
+AS_OF_CASES: dict[str, AuthzCase] = {
+    case.operation: case
+    for case in (
+        AuthzCase(
+            "Query.kpis.asOf",
+            "query ($scope: KpiScopeInput, $period: PeriodInput!, $asOf: DateTime) {"
+            " kpis(scope: $scope, period: $period, asOf: $asOf) { openOverdue } }",
+            _as_of(_scope_and_period),
+        ),
+        AuthzCase(
+            "Query.departmentRanking.asOf",
+            "query ($region: String, $period: PeriodInput!, $asOf: DateTime) {"
+            " departmentRanking(region: $region, period: $period, asOf: $asOf)"
+            " { nodes { rank } } }",
+            _as_of(_region_and_period),
+        ),
+        AuthzCase(
+            "Query.flagBoard.asOf",
+            "query ($scope: KpiScopeInput, $asOf: DateTime) {"
+            " flagBoard(scope: $scope, asOf: $asOf) { total { total } } }",
+            _as_of(_scope_only),
+        ),
+        AuthzCase(
+            "Query.kpiTrend.asOf",
+            "query ($scope: KpiScopeInput, $period: PeriodInput!, $asOf: DateTime) {"
+            " kpiTrend(scope: $scope, period: $period, asOf: $asOf) { key } }",
+            _as_of(_scope_and_period),
+        ),
+    )
+}
