@@ -116,7 +116,10 @@ def serve(host: str, port: int, demo: bool, in_process: bool) -> None:
     run_migrations(settings.database)
     if demo:
         _load_demo(settings)
-    api = build_api(settings, api_settings, run_projections=in_process)
+    try:
+        api = build_api(settings, api_settings, run_projections=in_process)
+    except ConfigError as e:  # e.g. checkpoints configured without their key
+        raise click.ClickException(str(e)) from None
     click.echo(f"Lianxin on http://{host}:{port}/graphql ({settings.database.kind})", err=True)
     uvicorn.run(
         api.app,
@@ -242,7 +245,10 @@ def project(names: tuple[str, ...], page_size: int) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     click.echo(f"projecting {', '.join(p.name for p in projections)}", err=True)
-    run_projections(settings, projections, stop, options=RunnerOptions(page_size=page_size))
+    try:
+        run_projections(settings, projections, stop, options=RunnerOptions(page_size=page_size))
+    except ConfigError as e:  # e.g. checkpoints configured without their key
+        raise click.ClickException(str(e)) from None
 
 
 @main.command()

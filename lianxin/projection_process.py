@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from domain.application import Lianxin
 from lianxin.bootstrap import build_application
 from lianxin.config import Settings
+from lianxin.integrity.checkpoints import CheckpointConfig, CheckpointThread, start_checkpoints
 from projections.machinery import (
     DEFAULT_PAGE_SIZE,
     Projection,
@@ -45,11 +46,24 @@ def run_projections(
     own_app = app is None
     application = app if app is not None else build_application(settings)
     runner = _runner(settings, application, projections, options)
+    checkpoints = start_configured_checkpoints(settings)
     try:
         runner.run(stop_event)
     finally:
+        if checkpoints is not None:
+            checkpoints.stop()
         if own_app:
             application.close()
+
+
+def start_configured_checkpoints(settings: Settings) -> CheckpointThread | None:
+    """Signed checkpoints of the event chain every LIANXIN_CHECKPOINT_INTERVAL seconds, when
+    LIANXIN_CHECKPOINT_FILE is set (lianxin/integrity/checkpoints.py); else None."""
+    config = CheckpointConfig.from_env()
+    if config is None:
+        return None
+    log.info("checkpoints of the event chain every %.0f s into %s", config.interval, config.path)
+    return start_checkpoints(settings.database, config)
 
 
 @dataclass
@@ -60,6 +74,7 @@ class RunningProjections:
     thread: threading.Thread
     stop_event: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
+    checkpoints: CheckpointThread | None = None
 
     def wait_for_position(
         self, position: int, timeout: float, names: Sequence[str] | None = None
@@ -73,6 +88,8 @@ class RunningProjections:
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stop_event.set()
+        if self.checkpoints is not None:
+            self.checkpoints.stop(timeout)
         self.thread.join(timeout)
 
 
@@ -98,6 +115,7 @@ def start_projections(
     thread = threading.Thread(target=main, name="lianxin-projections", daemon=True)
     running = RunningProjections(runner, thread, stop_event)
     thread.start()
+    running.checkpoints = start_configured_checkpoints(settings)
     return running
 
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from lianxin.config import ConfigError
 from lianxin.integrity.chain import GENESIS, as_bytes, global_link
 from lianxin.integrity.source import Reader, Source, reading
 
@@ -42,6 +43,10 @@ DEFAULT_INTERVAL = 300.0
 
 class CheckpointError(ValueError):
     """Checkpoints are misconfigured, or the chain no longer agrees with the last one."""
+
+
+class CheckpointConfigError(CheckpointError, ConfigError):
+    """A checkpoint setting is missing or unusable (the message names it)."""
 
 
 @dataclass(frozen=True)
@@ -104,11 +109,11 @@ class CheckpointConfig:
         try:
             interval = float(raw) if raw else DEFAULT_INTERVAL
         except ValueError:
-            raise CheckpointError(
+            raise CheckpointConfigError(
                 "LIANXIN_CHECKPOINT_INTERVAL must be a number of seconds"
             ) from None
         if interval <= 0:
-            raise CheckpointError("LIANXIN_CHECKPOINT_INTERVAL must be more than 0 seconds")
+            raise CheckpointConfigError("LIANXIN_CHECKPOINT_INTERVAL must be more than 0 seconds")
         return cls(path=Path(path), key=key, interval=interval)
 
 
@@ -118,18 +123,22 @@ def load_key(key_file: Path | None, key_text: str | None = None) -> bytes:
         try:
             key = key_file.read_bytes().strip()
         except OSError as e:
-            raise CheckpointError(f"cannot read the checkpoint key file {key_file}: {e}") from None
+            raise CheckpointConfigError(
+                f"cannot read the checkpoint key file {key_file}: {e.strerror}"
+            ) from None
         origin = f"the checkpoint key file {key_file}"
     elif key_text:
         key = key_text.strip().encode()
         origin = "LIANXIN_CHECKPOINT_KEY"
     else:
-        raise CheckpointError(
+        raise CheckpointConfigError(
             "no checkpoint key: set LIANXIN_CHECKPOINT_KEY_FILE (or LIANXIN_CHECKPOINT_KEY), "
             "or pass --key-file"
         )
     if len(key) < MIN_KEY_BYTES:
-        raise CheckpointError(f"{origin} holds {len(key)} bytes: use at least {MIN_KEY_BYTES}")
+        raise CheckpointConfigError(
+            f"{origin} holds {len(key)} bytes: use at least {MIN_KEY_BYTES}"
+        )
     return key
 
 

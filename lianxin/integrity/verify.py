@@ -338,7 +338,8 @@ class _Checkpoints:
         for entry in self._entries:
             checkpoint = entry.checkpoint
             if entry.problem is not None or checkpoint is None:
-                self._broken(entry.problem or "bad checkpoint", None)
+                position = checkpoint.position if checkpoint is not None else None
+                self._broken(entry.problem or "bad checkpoint", position)
                 continue
             if checkpoint.position < self._last_position:
                 self._broken(

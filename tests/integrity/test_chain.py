@@ -1,0 +1,168 @@
+"""The chain as the application writes it: every save, one event or many, from concurrent
+writers; the links themselves; and the backfill of a store from before the chain."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+
+from domain.application import Lianxin
+from domain.working_days import DeadlineRules, WorkingCalendar
+from lianxin.bootstrap import build_application
+from lianxin.config import Settings
+from lianxin.integrity.chain import (
+    GENESIS,
+    StoredRow,
+    event_bytes,
+    global_link,
+    link,
+    stream_link,
+)
+from lianxin.integrity.verify import verify_log, verify_stream
+from lianxin.migrate import migrate
+from lianxin.storage import DatabaseUrl
+from tests.conftest import FixedClock
+from tests.projections.machinery_sample import Counter
+
+from .conftest import REPO, url_text
+
+ROW = StoredRow(7, "0" * 31 + "1", 3, "lianxin.issue.raised", b'{"a":1}')
+
+
+def test_a_link_covers_every_stored_field() -> None:
+    base = stream_link(GENESIS, ROW)
+    assert base == stream_link(GENESIS, ROW)  # deterministic
+    variants = [
+        ROW._replace(position=8),
+        ROW._replace(originator_id="0" * 31 + "2"),
+        ROW._replace(originator_version=4),
+        ROW._replace(topic="lianxin.issue.raised2"),
+        ROW._replace(state=b'{"a":2}'),
+        ROW._replace(state=b""),
+    ]
+    assert len({base, *(stream_link(GENESIS, v) for v in variants)}) == len(variants) + 1
+    assert stream_link(b"\x01" * 32, ROW) != base  # and the link before it
+    # fields are length-prefixed: moving a byte from one field to the next changes the hash
+    shifted = ROW._replace(topic=ROW.topic + "{", state=ROW.state[1:])
+    assert event_bytes(shifted) != event_bytes(ROW)
+    assert global_link(GENESIS, base) != global_link(GENESIS, stream_link(GENESIS, shifted))
+
+
+def test_link_chains_streams_and_the_log() -> None:
+    a1 = StoredRow(1, "a" * 32, 1, "t", b"1")
+    b1 = StoredRow(2, "b" * 32, 1, "t", b"2")
+    a2 = StoredRow(3, "a" * 32, 2, "t", b"3")
+    rows = link([a1, b1, a2], GENESIS, {})
+    assert rows[2].stream_hash == stream_link(rows[0].stream_hash, a2)
+    assert rows[1].stream_hash == stream_link(GENESIS, b1)
+    assert rows[2].global_hash == global_link(rows[1].global_hash, rows[2].stream_hash)
+    # in two batches, given the heads, the same rows
+    first = link([a1, b1], GENESIS, {})
+    second = link([a2], first[-1].global_hash, {"a" * 32: first[0].stream_hash})
+    assert [*first, *second] == rows
+
+
+def record_counters(app: Lianxin, counters: int, ticks: int, *, per_save: int = 1) -> None:
+    """Counters ticking, saved one aggregate per save or several aggregates per save."""
+    made = [Counter(label=f"c{i}") for i in range(counters)]
+    for i in range(0, counters, per_save):
+        app.save(*made[i : i + per_save])
+    for n in range(ticks):
+        for counter in made:
+            counter.tick(n)
+        for i in range(0, counters, per_save):
+            app.save(*made[i : i + per_save])
+
+
+def test_every_save_is_chained_one_event_or_many(app: Lianxin, store_url: DatabaseUrl) -> None:
+    record_counters(app, 5, 3)  # one event per save
+    record_counters(app, 12, 2, per_save=6)  # many events, several streams per save
+    counter = Counter(label="busy")
+    for n in range(40):
+        counter.tick(n)
+    app.save(counter)  # 41 events of one stream in one save
+    result = verify_log(store_url)
+    assert result.ok, result
+    assert result.events == result.chain_rows == app.head() == 5 * 4 + 12 * 3 + 41
+    assert result.streams == 5 + 12 + 1
+    stream = verify_stream(store_url, counter.id)
+    assert (stream.ok, stream.events, stream.head_version) == (True, 41, 41)
+
+
+def test_concurrent_writers_keep_one_chain(store_url: DatabaseUrl, clock: FixedClock) -> None:
+    migrate(store_url)
+    app = build_application(Settings(database=store_url), clock=clock)
+    errors: list[BaseException] = []
+
+    def write(worker: int) -> None:
+        try:
+            for _ in range(15):
+                record_counters(app, 2, 1, per_save=2)
+        except BaseException as e:
+            errors.append(e)
+
+    script = (
+        "import sys\n"
+        "from lianxin.bootstrap import build_application\n"
+        "from lianxin.config import Settings\n"
+        "from lianxin.storage import DatabaseUrl\n"
+        "from tests.integrity.test_chain import record_counters\n"
+        "app = build_application(Settings(database=DatabaseUrl.parse(sys.argv[1])))\n"
+        "for _ in range(15):\n"
+        "    record_counters(app, 2, 1, per_save=2)\n"
+        "app.close()\n"
+    )
+    others = [
+        subprocess.Popen([sys.executable, "-c", script, url_text(store_url)], cwd=REPO)
+        for _ in range(2)
+    ]
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [p.wait(timeout=120) for p in others] == [0, 0]
+    app.close()
+    assert not errors
+    result = verify_log(store_url)
+    assert result.ok, result
+    assert result.events == result.chain_rows == 5 * 15 * 4
+
+
+def plain_application(url: DatabaseUrl, clock: FixedClock) -> Lianxin:
+    """The application as it was before the chain: the library's own recorder."""
+    env = url.eventsourcing_env()
+    env["PERSISTENCE_MODULE"] = f"eventsourcing.{'sqlite' if url.kind == 'sqlite' else 'postgres'}"
+    return Lianxin(env, clock=clock, calendar=WorkingCalendar(), rules=DeadlineRules())
+
+
+def test_migrate_chains_the_events_of_a_store_from_before_the_chain(
+    store_url: DatabaseUrl, clock: FixedClock
+) -> None:
+    migrate(store_url)
+    before = plain_application(store_url, clock)
+    record_counters(before, 4, 3, per_save=2)
+    before.close()
+    assert not verify_log(store_url).ok  # no chain rows yet
+
+    assert migrate(store_url) == []  # nothing to apply, but the chain is backfilled
+    result = verify_log(store_url)
+    assert result.ok, result
+    assert result.chain_rows == 16
+
+    after = build_application(Settings(database=store_url), clock=clock)
+    record_counters(after, 2, 1)  # the chain goes on from the backfilled head
+    after.close()
+    assert verify_log(store_url).ok
+
+    # once there is a chain, an event written without it is reported, never chained afterwards
+    sneaky = plain_application(store_url, clock)
+    sneaky.save(Counter(label="sneaky"))
+    sneaky.close()
+    migrate(store_url)
+    result = verify_log(store_url)
+    assert not result.ok
+    assert result.first_broken is not None
+    assert result.first_broken.position == 21
+    assert "no chain row" in result.first_broken.reason
