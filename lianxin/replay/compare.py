@@ -6,7 +6,8 @@ are facts about how they were built, not about what they show, and that :func:`s
 
 - the leadership read model keeps recent KPI facts in ``leadership_kpi_pending`` until it rolls
   them up (in big batches while catching up, after every page once it follows the head of the
-  log); its views add the pending rows, so rolling them up changes no answer;
+  log); its views add the pending rows, so rolling them up changes no answer; and its
+  registration counters may keep rows at zero depending on how pages fell (dropped);
 - ``repeat_visit_state`` holds a token of the runner that wrote the last page.
 
 A capture copies the live tables and their tracking row in one read snapshot (the live store is
@@ -51,8 +52,18 @@ __all__ = [
     "settle",
 ]
 
+
+def _settle_leadership(conn: Connection) -> None:
+    """Roll the pending facts up, and drop registration counters at zero: net registrations
+    are added per page, so a registration and a deregistration (or a move) falling into one
+    page leave no row while split over two pages they leave a row at 0. A zero counts nothing."""
+    roll_up(conn)
+    for table in ("leadership_registered_daily", "leadership_registered_monthly"):
+        conn.execute(f"DELETE FROM {table} WHERE n = 0")
+
+
 #: Per projection: what brings its tables to one form however its log was split into pages.
-SETTLERS: Final[Mapping[str, Callable[[Connection], None]]] = {"leadership": roll_up}
+SETTLERS: Final[Mapping[str, Callable[[Connection], None]]] = {"leadership": _settle_leadership}
 #: Per table: which rows belong to the view (a SQL condition); the others are the runner's.
 RUNNER_ROWS: Final[Mapping[str, str]] = {"repeat_visit_state": "name <> 'writer'"}
 
