@@ -8,6 +8,11 @@ handler reads its own department's KPIs, trend and flag board only (the departme
 forced to its own; asking for another is ``Forbidden``), and not the bulletin, which exists to
 compare departments. Cadres and enterprise users do not read the cockpit.
 
+As of a past time (issue #5): ``kpis``, ``departmentRanking``, ``flagBoard`` and ``kpiTrend``
+take ``asOf``, answered from the read model replayed up to that moment (``lianxin.replay.as_of``,
+cached per process by position) and judged on that day. Auditors and inspectors only
+(:data:`AS_OF_POLICY`, checked on top of the field's own rule).
+
 Scope: ``scope.region`` is a region code whose subtree is counted; it must lie inside the
 principal's region (else ``Forbidden``). Absent, it is the principal's own region (the whole
 country for a token without one).
