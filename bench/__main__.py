@@ -8,15 +8,47 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Final
 
-from bench import catch_up, simulator
+from bench import (
+    aggregate_load,
+    catch_up,
+    commands,
+    lag,
+    mutations,
+    reads,
+    replay_memory,
+    simulator,
+)
 from bench.common import REPORT, STORES, Machine, Options, Section, utc_now, write_report
 
 #: Every benchmark, in the order they run.
-BENCHMARKS: dict[str, ModuleType] = {module.NAME: module for module in (catch_up, simulator)}
+BENCHMARKS: dict[str, ModuleType] = {
+    module.NAME: module
+    for module in (
+        commands,
+        mutations,
+        lag,
+        reads,
+        aggregate_load,
+        catch_up,
+        simulator,
+        replay_memory,
+    )
+}
+#: A small smoke run (``--quick``): every benchmark at a tiny scale, figures not meaningful.
+QUICK: Final = {
+    "events": 1_500,
+    "seconds": 0.5,
+    "world_enterprises": 12,
+    "read_events": 1_500,
+    "replay_events": 3_000,
+    "profile_events": 1_000,
+}
 
 
 def parse(argv: Sequence[str]) -> tuple[Options, list[str], Path]:
@@ -44,7 +76,37 @@ def parse(argv: Sequence[str]) -> tuple[Options, list[str], Path]:
     )
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--output", type=Path, default=REPORT, help="the report to update")
+    parser.add_argument(
+        "--seconds", type=float, default=10.0, help="seconds each load runs (after a warm-up)"
+    )
+    parser.add_argument(
+        "--world-enterprises",
+        type=int,
+        default=300,
+        help="enterprises in the world the write and HTTP benchmarks act in",
+    )
+    parser.add_argument(
+        "--read-events",
+        type=int,
+        default=300_000,
+        help="events in the campaign the read benchmarks query (the issue's scale: 66M for 1M "
+        "enterprises)",
+    )
+    parser.add_argument(
+        "--replay-events", type=int, default=10_000_000, help="events the replay-memory run replays"
+    )
+    parser.add_argument(
+        "--lag-rate", type=float, default=500.0, help="commands/s the projection-lag run writes"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a tiny smoke run of everything (figures meaningless; report to --output)",
+    )
     args = parser.parse_args(argv)
+    if args.quick:
+        for key, value in QUICK.items():
+            setattr(args, key, value)
     options = Options(
         events=args.events,
         stores=tuple(args.store or STORES),
@@ -54,6 +116,12 @@ def parse(argv: Sequence[str]) -> tuple[Options, list[str], Path]:
         profile_events=args.profile_events,
         each=not args.no_each,
         progress=not args.no_progress,
+        seconds=args.seconds,
+        world_enterprises=args.world_enterprises,
+        read_events=args.read_events,
+        replay_events=args.replay_events,
+        lag_rate=args.lag_rate,
+        quick=args.quick,
     )
     return options, list(args.only or BENCHMARKS), args.output
 
@@ -66,7 +134,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sections: list[Section] = []
     for name in names:
         run: Callable[[Options], Section] = BENCHMARKS[name].run
+        began = time.perf_counter()
         sections.append(run(options))
+        print(f"{name}: {time.perf_counter() - began:.0f} s", flush=True)
         # Write after each benchmark, so a long run that fails later keeps what it measured.
         write_report(sections, machine, when, output)
     print(f"wrote {output}", flush=True)

@@ -27,16 +27,22 @@ ENTERPRISES: Final = 150
 DAYS: Final = 90
 
 
+def _scale(options: Options) -> tuple[int, int]:
+    """(enterprises, days): a tiny campaign for a smoke run (``--quick``)."""
+    return (ENTERPRISES, DAYS) if options.events >= 100_000 else (15, 20)
+
+
 def _simulate(kind: str, options: Options, *, bulk: bool) -> SimulationReport:
     url = store_url(kind, SCHEMA)
     drop_store(url)
     migrate(url)
     app = open_app(url)
+    enterprises, days = _scale(options)
     try:
         return simulate(
             app,
-            enterprises=ENTERPRISES,
-            days=DAYS,
+            enterprises=enterprises,
+            days=days,
             seed=options.seed,
             progress=options.progress,
             bulk=bulk,
@@ -51,7 +57,8 @@ def run(options: Options) -> Section:
         NAME,
         TITLE,
         intro=(
-            f"{ENTERPRISES} enterprises over {DAYS} days with the default rates, into an empty "
+            f"{_scale(options)[0]} enterprises over {_scale(options)[1]} days with the default "
+            "rates, into an empty "
             "store, directory included. Rates are events recorded per second of simulation "
             "(deciding, validating, encoding and saving)."
         ),
