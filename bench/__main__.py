@@ -24,7 +24,16 @@ from bench import (
     replay_memory,
     simulator,
 )
-from bench.common import REPORT, STORES, Machine, Options, Section, utc_now, write_report
+from bench.common import (
+    REPORT,
+    STORES,
+    Machine,
+    Options,
+    Section,
+    use_store_suffix,
+    utc_now,
+    write_report,
+)
 
 #: Every benchmark, in the order they run.
 BENCHMARKS: dict[str, ModuleType] = {
@@ -105,6 +114,7 @@ def parse(argv: Sequence[str]) -> tuple[Options, list[str], Path]:
     )
     args = parser.parse_args(argv)
     if args.quick:
+        use_store_suffix("_quick")
         for key, value in QUICK.items():
             setattr(args, key, value)
     options = Options(

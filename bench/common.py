@@ -262,8 +262,18 @@ def write_report(
 # --- stores and the simulated campaign in them ----------------------------------------------------
 
 
+#: Appended to every store's name (``--quick`` runs use their own stores, so a smoke run never
+#: drops the big cached campaigns of a full run).
+_STORE_SUFFIX: list[str] = [""]
+
+
+def use_store_suffix(suffix: str) -> None:
+    _STORE_SUFFIX[0] = suffix
+
+
 def store_url(kind: str, name: str) -> DatabaseUrl:
     """A benchmark's own store: a schema of the PostgreSQL database, or a file in bench/.data."""
+    name += _STORE_SUFFIX[0]
     if kind == "postgres":
         return replace(DatabaseUrl.parse(POSTGRES_URL), schema=name)
     DATA.mkdir(exist_ok=True)
