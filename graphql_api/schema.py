@@ -75,6 +75,7 @@ from graphql_api import (
     directory,
     enterprises,
     errors,
+    history,
     issues,
     leadership,
     visits,
@@ -213,6 +214,7 @@ FEATURES: tuple[Feature, ...] = (
     *commands.features(),
     issues.feature(),
     audit.feature(),
+    history.feature(),
     leadership.feature(),
     *(m.feature() for m in (directory, enterprises, visits, alerts)),
 )
