@@ -21,9 +21,7 @@ from graphql_api.relay import to_global_id
 from lianxin.storage import Connection as DbConnection
 from projections.audit_trail import ACTION_LABELS
 from tests.api.live import LiveApi, both_stores
-from tests.api.test_issues import TAIZHOU_CADRE, issue_id, ledger_read_models
-
-__all__ = ["ledger_read_models"]  # the module fixture that runs the read models
+from tests.api.test_issues import TAIZHOU_CADRE, issue_id
 
 pytestmark = both_stores()
 

@@ -10,7 +10,6 @@ open dispatched issue is overdue.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
@@ -20,12 +19,8 @@ from domain.common import Role
 from graphql_api.enterprises import profiles_by_ids
 from graphql_api.relay import to_global_id
 from lianxin.storage import Connection
-from projections.audit_trail import AuditTrail
-from projections.enterprise_profile import EnterpriseProfileProjection
-from projections.issue_ledger import IssueLedger, LedgerFilter
+from projections.issue_ledger import LedgerFilter
 from projections.issue_ledger.view import ledger_count
-from projections.machinery import Projection
-from projections.registry import all_projections
 from tests.api.live import LiveApi, both_stores
 
 pytestmark = both_stores()
@@ -35,22 +30,6 @@ TAIZHOU = ["talent1", "talent2", "talent3"]
 EVERY_ISSUE = sorted([*JIYUAN, *TAIZHOU, "on_the_spot"])
 #: An admin whose token names no region sees every issue.
 UNRESTRICTED: dict[str, Any] = {"role": Role.ADMIN, "region": None}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def ledger_read_models() -> Iterator[None]:
-    """Run the read models this API reads (ledger, audit trail, enterprise profiles) in the live
-    stack even before ``projections/registry.py`` lists them (once it does, this adds nothing)."""
-
-    def with_ours() -> list[Projection]:
-        found = all_projections()
-        names = {p.name for p in found}
-        ours = (IssueLedger(), AuditTrail(), EnterpriseProfileProjection())
-        return [*found, *(p for p in ours if p.name not in names)]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("lianxin.asgi.all_projections", with_ours)
-        yield
 
 
 def issue_id(live: LiveApi, key: str) -> str:

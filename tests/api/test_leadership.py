@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -43,14 +43,10 @@ from websockets.sync.client import connect
 from websockets.sync.connection import Connection as WebSocket
 from websockets.typing import Subprotocol
 
-import lianxin.asgi
-import projections.registry
 from domain.common import BEIJING, Role
 from graphql_api.leadership import CockpitCache, cockpit_cache
 from lianxin.demo import DISPATCHER
-from projections.leadership import LeadershipProjection
 from projections.leadership import view as leadership_view
-from projections.machinery import Projection
 from projections.read_side import ReadSide
 from tests.api.live import LiveApi, both_stores
 from tests.conftest import FixedClock
@@ -64,23 +60,6 @@ TAIZHOU_LEADER: dict[str, Any] = {
     "user_id": "tz.leader.huang",
     "region": "331000",
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def leadership_read_model() -> Iterator[None]:
-    """Run the leadership read model in the live stack even before ``projections/registry.py``
-    lists it (once it does, this adds nothing)."""
-    registered = projections.registry.all_projections
-
-    def with_ours() -> list[Projection]:
-        found = registered()
-        if any(p.name == LeadershipProjection.name for p in found):
-            return found
-        return [*found, LeadershipProjection()]
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(lianxin.asgi, "all_projections", with_ours)
-        yield
 
 
 FIGURES = """
