@@ -168,7 +168,7 @@ class Client:
         document = mutation(field, extra)
         variables = {"input": {**data, "commandId": command_id}}
         began = time.monotonic()
-        delay = 0.05
+        delay = 0.02
         attempts = 0
         while True:
             attempts += 1

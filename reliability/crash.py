@@ -150,6 +150,9 @@ def run(
         results = workload.stop()
         workload = None
         wait_ready(base, 120, api)
+        verify.wait_caught_up(url, verify.head(url), timeout=120)
+        for proc in procs.values():
+            proc.stop()
         report.commands = results.commands
         report.failed_attempts = len(results.ledger.failures)
         report.failure_kinds = failure_kinds(results.ledger.failures)

@@ -107,6 +107,8 @@ def run(
             workload = None
             report.faults = dict(proxy.faults)
             report.connections = proxy.connections
+        verify.wait_caught_up(url, verify.head(url), timeout=120)
+        api.stop()
         report.commands = results.commands
         report.already_applied = results.already_applied
         report.failed_attempts = len(results.ledger.failures)
