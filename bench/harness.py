@@ -38,6 +38,7 @@ JWT_SECRET: Final = "bench-secret-not-for-production-0123456789abcdef"
 JWT: Final = JwtSettings("HS256", JWT_SECRET, leeway_seconds=30)
 RAW_TABLE: Final = "bench_raw_events"
 REGISTERED: Final = "lianxin.enterprise.registered"
+DEREGISTERED: Final = "lianxin.enterprise.deregistered"
 
 
 # --- latency --------------------------------------------------------------------------------------
@@ -128,8 +129,10 @@ def fresh_world(url: DatabaseUrl, *, enterprises: int, days: int, seed: int) -> 
 def enterprise_ids(url: DatabaseUrl, limit: int = 10_000) -> list[UUID]:
     with connection(url) as conn:
         rows = conn.execute(
-            f"SELECT originator_id FROM {url.events_table} WHERE topic = ? LIMIT {int(limit)}",
-            (REGISTERED,),
+            f"SELECT originator_id FROM {url.events_table} WHERE topic = ? AND originator_id "
+            f"NOT IN (SELECT originator_id FROM {url.events_table} WHERE topic = ?) "
+            f"LIMIT {int(limit)}",
+            (REGISTERED, DEREGISTERED),
         ).fetchall()
     return [row[0] if isinstance(row[0], UUID) else UUID(str(row[0])) for row in rows]
 

@@ -4,10 +4,14 @@ either path, every kind of event shows up, and every read model catches up over 
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -233,3 +237,78 @@ def test_read_models_known_to_break_on_the_simulated_log(
             catch_up(r, {name})
     finally:
         r.app.close()
+
+
+def test_extensions_are_granted_across_holidays(store_url: DatabaseUrl, clock: FixedClock) -> None:
+    # given a busy campaign over the Spring Festival holiday of 2025
+    r = run(store_url, clock, bulk=True)
+    try:
+        # when the granted extensions are read back
+        granted = [
+            event
+            for position, topic, event in stream(r.app)
+            if topic == "lianxin.issue.extension_ruled" and event["approved"]
+        ]
+        # then some of them push a deadline across a holiday: a weekday off work lies between
+        # the ruling and the new deadline
+        calendar = r.app.calendar
+
+        def crosses_holiday(event: dict[str, Any]) -> bool:
+            day, end = event["occurred_at"].date(), event["deadline"]
+            while day < end:
+                day = date.fromordinal(day.toordinal() + 1)
+                if day.isoweekday() <= 5 and not calendar.is_working_day(day):
+                    return True
+            return False
+
+        assert granted
+        assert any(crosses_holiday(e) for e in granted)
+    finally:
+        r.app.close()
+
+
+def test_the_rates_set_how_often_swarms_and_quiet_day_breaches_happen(
+    sqlite_url: DatabaseUrl, clock: FixedClock
+) -> None:
+    def alerts(url: DatabaseUrl, rates: Rates) -> dict[str, int]:
+        app = make_app(url, clock)
+        try:
+            report = simulate(
+                app, enterprises=ENTERPRISES, days=DAYS, seed=SEED, progress=False, rates=rates,
+                start=START, batch_events=300,
+            )  # fmt: skip
+            catch_up(Run(app, url, report), {"repeat_visits"})
+        finally:
+            app.close()
+        with connection(url) as conn:
+            rows = conn.execute("SELECT kind, COUNT(*) FROM repeat_visit_alerts GROUP BY kind")
+            return {str(kind): int(count) for kind, count in rows.fetchall()}
+
+    # given the same busy campaign twice: with many staged swarms and quiet-day breaches, and
+    # with none
+    busy = alerts(sqlite_url, Rates.busy().but(swarm_per_enterprise_month=1.0, quiet_breach=0.9))
+    calm = alerts(
+        replace(sqlite_url, sqlite_path=sqlite_url.sqlite_path + ".calm.db"),
+        Rates.busy().but(swarm_per_enterprise_month=0.0, quiet_breach=0.0),
+    )
+    # then the repeat-visit rules find fewer of both where none were staged (the rest come
+    # from visits that happen to crowd, and from visits the enterprise itself asked for)
+    assert calm.get("swarm", 0) < busy["swarm"]
+    assert calm.get("quiet_day_breach", 0) < busy["quiet_day_breach"]
+
+
+def test_lianxin_simulate_on_the_command_line(tmp_path: Path) -> None:
+    # given an empty SQLite store named in the environment
+    database = tmp_path / "sim.db"
+    env = {**os.environ, "LIANXIN_DATABASE_URL": f"sqlite:///{database}"}
+    lianxin = str(Path(sys.executable).parent / "lianxin")
+    # when a user runs the simulator
+    args = [lianxin, "simulate", "--enterprises", "5", "--days", "10", "--seed", "3"]
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    # then it reports what it recorded, and a second run refuses the non-empty store
+    assert done.returncode == 0, done.stderr
+    assert "seed 3, bulk: 5 enterprises" in done.stdout
+    again = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode != 0
+    assert "simulate into an empty store" in again.stderr
+    assert "Traceback" not in again.stderr
