@@ -63,7 +63,11 @@ class ApiSettings:
       ``_AUDIENCE``, ``_LEEWAY``): see :class:`graphql_api.auth.JwtSettings`;
     - ``LIANXIN_GRAPHIQL``, ``LIANXIN_INTROSPECTION``: override the environment's default;
     - ``LIANXIN_MAX_DEPTH``, ``_MAX_ALIASES``, ``_MAX_TOKENS``, ``_MAX_BODY_BYTES``,
-      ``_FRESHNESS_TIMEOUT``, ``_QUERY_CACHE_SIZE``: see :class:`graphql_api.limits.Limits`;
+      ``_FRESHNESS_TIMEOUT``, ``_QUERY_CACHE_SIZE``, ``_MAX_SUBSCRIPTIONS``, ``_HEADER_TIMEOUT``,
+      ``_MAX_HEADER_BYTES``, ``_BODY_TIMEOUT``, ``_KEEP_ALIVE_TIMEOUT``, ``_MAX_CONNECTIONS``,
+      ``_WS_PING_INTERVAL``, ``_WS_PING_TIMEOUT``, ``_SHUTDOWN_TIMEOUT``: see
+      :class:`graphql_api.limits.Limits` (the server-level ones reach uvicorn through
+      :func:`graphql_api.serving.uvicorn_options`, as ``lianxin serve`` runs it);
     - ``LIANXIN_WS_ALLOWED_ORIGINS``: comma-separated origins whose pages may open WebSockets.
     """
 

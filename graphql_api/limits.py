@@ -1,12 +1,13 @@
 """Limits that keep one request from costing the server too much, and the caches that keep the
 common request cheap.
 
-Depth and alias limits are graphql-core validation rules. Strawberry's ``QueryDepthLimiter``
-and ``MaxAliasesLimiter`` build a new rule *class* each time they are constructed, and the
-validation cache is keyed by the rule classes, so used as per-request extension factories they
-make every lookup miss (strawberry #4635). Here each rule class is built once per limit value
-(:func:`validation_rules` is cached) and added with ``AddValidationRules``: the same query text
-validates once per process.
+Depth and alias limits are graphql-core validation rules, our own: strawberry's
+``QueryDepthLimiter`` and ``MaxAliasesLimiter`` expand fragment spreads exponentially (a 560-byte
+"fragment bomb" held the event loop for 13 s), and build a new rule *class* each time they are
+constructed, which defeats the validation cache, keyed by the rule classes (strawberry #4635).
+Here each rule class is built once per limit value (:func:`validation_rules` is cached) and
+added with ``AddValidationRules``: the same query text validates once per process, in time
+linear in its length.
 
 Text is guarded too (:class:`TextGuard`, :func:`text_literal_rule`): no string argument, literal
 or variable, may carry a C0 control character other than tab, line feed and carriage return, DEL,
@@ -23,7 +24,18 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import ASTValidationRule, GraphQLError, StringValueNode, ValidationRule
+from graphql import (
+    ASTValidationRule,
+    FieldNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    StringValueNode,
+    ValidationContext,
+    ValidationRule,
+)
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import (
     AddValidationRules,
@@ -32,9 +44,6 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
-from strawberry.extensions.max_aliases import create_validator as alias_validator
-from strawberry.extensions.query_depth_limiter import IgnoreContext
-from strawberry.extensions.query_depth_limiter import create_validator as depth_validator
 
 
 class LimitsConfigError(ValueError):
@@ -43,27 +52,74 @@ class LimitsConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Limits:
-    """How much one request may ask for."""
+    """How much one request, connection or client may ask for. Each has an environment
+    variable (``LIANXIN_`` + the upper-case name, see :meth:`from_env`); RELIABILITY.md lists
+    them with the tests that prove them.
 
+    Batching (a JSON array of operations in one body) is off: such a body is refused with 400.
+    """
+
+    #: Deepest selection (edges from the root field; introspection fields excepted).
     max_depth: int = 12
+    #: Aliases in one document (each alias may run a resolver again).
     max_aliases: int = 30
+    #: Lexical tokens in one document (bounds width, fragments, directives, operations).
     max_tokens: int = 3000
+    #: Bytes of one HTTP body or WebSocket message.
     max_body_bytes: int = 256 * 1024
     #: Longest a read waits for the projections to reach X-Lianxin-Min-Position.
     freshness_timeout: float = 2.0
     #: Entries in the parser and validation caches (bounded: query texts come from outside).
     cache_size: int = 512
+    #: Operations running at once on one WebSocket (more are answered with an error message).
+    max_subscriptions: int = 50
+    #: Seconds a client has to send a request's headers (slowloris); then 408 and close.
+    header_timeout: float = 10.0
+    #: Bytes of one request's headers; more: 431 and close.
+    max_header_bytes: int = 32 * 1024
+    #: Seconds a client has to send a request's body once its headers arrived; then 408.
+    body_timeout: float = 30.0
+    #: Seconds an idle kept-alive HTTP connection stays open.
+    keep_alive_timeout: int = 5
+    #: Connections (and requests in progress) the process serves at once; more are answered 503.
+    max_connections: int = 1000
+    #: Seconds between WebSocket pings, and to wait for the pong before closing.
+    ws_ping_interval: float = 20.0
+    ws_ping_timeout: float = 20.0
+    #: Seconds a shutdown waits for open connections (subscriptions) before closing them.
+    shutdown_timeout: int = 10
 
     def __post_init__(self) -> None:
-        for name in ("max_depth", "max_aliases", "max_tokens", "max_body_bytes", "cache_size"):
+        for name in (
+            "max_depth",
+            "max_aliases",
+            "max_tokens",
+            "max_body_bytes",
+            "cache_size",
+            "max_subscriptions",
+            "max_header_bytes",
+            "keep_alive_timeout",
+            "max_connections",
+            "shutdown_timeout",
+        ):
             if getattr(self, name) < 1:
                 raise LimitsConfigError(f"{name} must be positive")
         if not 0 <= self.freshness_timeout <= 30:
             raise LimitsConfigError("freshness_timeout must be between 0 and 30 seconds")
+        for name in ("header_timeout", "body_timeout", "ws_ping_interval", "ws_ping_timeout"):
+            if not 0 < getattr(self, name) <= 3600:
+                raise LimitsConfigError(f"{name} must be between 0 and 3600 seconds")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Limits:
-        def number(name: str, default: float, kind: Callable[[str], float]) -> float:
+        """``LIANXIN_MAX_DEPTH``, ``_MAX_ALIASES``, ``_MAX_TOKENS``, ``_MAX_BODY_BYTES``,
+        ``_FRESHNESS_TIMEOUT``, ``_QUERY_CACHE_SIZE``, ``_MAX_SUBSCRIPTIONS``,
+        ``_HEADER_TIMEOUT``, ``_MAX_HEADER_BYTES``, ``_BODY_TIMEOUT``, ``_KEEP_ALIVE_TIMEOUT``,
+        ``_MAX_CONNECTIONS``, ``_WS_PING_INTERVAL``, ``_WS_PING_TIMEOUT``, ``_SHUTDOWN_TIMEOUT``;
+        unset ones keep their defaults."""
+        d = cls()
+
+        def number(name: str, default: float, kind: Callable[[str], float]) -> Any:
             raw = environ.get(name, "").strip()
             if not raw:
                 return default
@@ -72,32 +128,124 @@ class Limits:
             except ValueError:
                 raise LimitsConfigError(f"{name} must be a number, not {raw!r}") from None
 
-        d = cls()
+        def whole(field: str, env: str | None = None) -> int:
+            return int(number(env or f"LIANXIN_{field.upper()}", getattr(d, field), int))
+
+        def seconds(field: str) -> float:
+            return float(number(f"LIANXIN_{field.upper()}", getattr(d, field), float))
+
         return cls(
-            max_depth=int(number("LIANXIN_MAX_DEPTH", d.max_depth, int)),
-            max_aliases=int(number("LIANXIN_MAX_ALIASES", d.max_aliases, int)),
-            max_tokens=int(number("LIANXIN_MAX_TOKENS", d.max_tokens, int)),
-            max_body_bytes=int(number("LIANXIN_MAX_BODY_BYTES", d.max_body_bytes, int)),
-            freshness_timeout=number("LIANXIN_FRESHNESS_TIMEOUT", d.freshness_timeout, float),
-            cache_size=int(number("LIANXIN_QUERY_CACHE_SIZE", d.cache_size, int)),
+            max_depth=whole("max_depth"),
+            max_aliases=whole("max_aliases"),
+            max_tokens=whole("max_tokens"),
+            max_body_bytes=whole("max_body_bytes"),
+            freshness_timeout=seconds("freshness_timeout"),
+            cache_size=whole("cache_size", "LIANXIN_QUERY_CACHE_SIZE"),
+            max_subscriptions=whole("max_subscriptions"),
+            header_timeout=seconds("header_timeout"),
+            max_header_bytes=whole("max_header_bytes"),
+            body_timeout=seconds("body_timeout"),
+            keep_alive_timeout=whole("keep_alive_timeout"),
+            max_connections=whole("max_connections"),
+            ws_ping_interval=seconds("ws_ping_interval"),
+            ws_ping_timeout=seconds("ws_ping_timeout"),
+            shutdown_timeout=whole("shutdown_timeout"),
         )
 
 
-def _ignore_introspection(ctx: IgnoreContext) -> bool:
-    # Introspection is deep by nature (GraphiQL's TypeRef fragment nests ofType 8 levels); it
-    # is switched off in production, where NoSchemaIntrospectionCustomRule refuses it instead.
-    return ctx.field_name.startswith("__")
+# --- Depth and aliases ---------------------------------------------------------------------------
+
+
+class _FragmentWalk:
+    """Per-document arithmetic over selection sets, each fragment computed once (memoised) and
+    cycles cut (they are reported by graphql-core's NoFragmentCycles): linear in the document.
+
+    Strawberry's own depth and alias limiters expand every fragment spread recursively, so a
+    "fragment bomb" (ten spreads of a fragment of ten spreads of …, six levels, 560 bytes)
+    took 13 s of the event loop to validate; seven levels, minutes.
+    """
+
+    def __init__(self, context: ValidationContext) -> None:
+        self.context = context
+        self.depths: dict[str, int] = {}
+        self.aliases: dict[str, int] = {}
+        self.active: set[str] = set()
+
+    def _fragment(self, name: str, memo: dict[str, int], measure: Callable[[Any], int]) -> int:
+        if name in memo:
+            return memo[name]
+        fragment = self.context.get_fragment(name)
+        if fragment is None or name in self.active:  # unknown, or a cycle: reported elsewhere
+            return 0
+        self.active.add(name)
+        try:
+            memo[name] = measure(fragment.selection_set)
+        finally:
+            self.active.discard(name)
+        return memo[name]
+
+    def depth(self, selections: SelectionSetNode | None) -> int:
+        """Edges below this selection set to its deepest field; introspection (``__``) fields
+        and what lies below them do not count (introspection has its own switch)."""
+        deepest = 0
+        for node in selections.selections if selections is not None else ():
+            if isinstance(node, FieldNode):
+                if node.selection_set is not None and not node.name.value.startswith("__"):
+                    deepest = max(deepest, 1 + self.depth(node.selection_set))
+            elif isinstance(node, InlineFragmentNode):
+                deepest = max(deepest, self.depth(node.selection_set))
+            elif isinstance(node, FragmentSpreadNode):
+                deepest = max(deepest, self._fragment(node.name.value, self.depths, self.depth))
+        return deepest
+
+    def alias_count(self, selections: SelectionSetNode | None) -> int:
+        """Aliased fields in this selection set, counting a fragment once per spread."""
+        count = 0
+        for node in selections.selections if selections is not None else ():
+            if isinstance(node, FieldNode):
+                count += (node.alias is not None) + self.alias_count(node.selection_set)
+            elif isinstance(node, InlineFragmentNode):
+                count += self.alias_count(node.selection_set)
+            elif isinstance(node, FragmentSpreadNode):
+                count += self._fragment(node.name.value, self.aliases, self.alias_count)
+        return count
+
+
+def _operations(context: ValidationContext) -> list[OperationDefinitionNode]:
+    return [d for d in context.document.definitions if isinstance(d, OperationDefinitionNode)]
 
 
 @functools.cache
 def depth_rule(max_depth: int) -> type[ASTValidationRule]:
-    """The depth-limit rule for ``max_depth``: one class per value, for the whole process."""
-    return depth_validator(max_depth, _ignore_introspection)
+    """The depth-limit rule for ``max_depth``: one class per value, for the whole process.
+    Depth counts edges from the root field ("{ a { b } }" is 1)."""
+
+    class DepthLimit(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            walk = _FragmentWalk(context)
+            for operation in _operations(context):
+                if walk.depth(operation.selection_set) > max_depth:
+                    name = operation.name.value if operation.name else "anonymous"
+                    message = f"'{name}' exceeds maximum operation depth of {max_depth}"
+                    context.report_error(GraphQLError(message, operation))
+
+    return DepthLimit
 
 
 @functools.cache
 def alias_rule(max_aliases: int) -> type[ASTValidationRule]:
-    return alias_validator(max_aliases)
+    """The alias-limit rule: aliases in all the document's operations, through fragments."""
+
+    class AliasLimit(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            walk = _FragmentWalk(context)
+            total = sum(walk.alias_count(op.selection_set) for op in _operations(context))
+            if total > max_aliases:
+                context.report_error(GraphQLError(f"{total} aliases found. Allowed: {max_aliases}"))
+
+    return AliasLimit
 
 
 # --- Text --------------------------------------------------------------------------------------

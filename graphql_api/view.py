@@ -4,7 +4,9 @@ Per HTTP request, in order:
 
 1. ``GET`` and ``POST`` only (``405``). ``GET`` without a query from a browser renders GraphiQL
    when the IDE is switched on (``404`` otherwise); the page and its vendored assets need no token.
-2. A body larger than the limit is refused with ``413`` (by ``Content-Length``, and while reading).
+2. A body larger than the limit is refused with ``413`` (by ``Content-Length``, and while reading);
+   one not received within ``body_timeout`` with ``408``. (The headers have their own deadline
+   and size limit in the HTTP protocol: :mod:`graphql_api.serving`.)
 3. ``Authorization: Bearer <jwt>`` is required: ``401`` with ``WWW-Authenticate`` otherwise.
 4. ``X-Lianxin-Min-Position: <n>`` waits (bounded) until the projections reached position
    ``n``. If they do not in time: ``503`` with ``Retry-After: 1`` and a GraphQL-shaped body whose
@@ -98,10 +100,15 @@ class BodyTooLarge(Exception):
     pass
 
 
+class BodyTooSlow(Exception):
+    pass
+
+
 STATUS_CODES = {
     400: "BAD_REQUEST",
     404: "NOT_FOUND",
     405: "METHOD_NOT_ALLOWED",
+    408: "REQUEST_TIMEOUT",
     413: "PAYLOAD_TOO_LARGE",
 }
 
@@ -232,7 +239,7 @@ class LianxinGraphQL(GraphQL[Context, None]):
             allow_queries_via_get=True,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
             connection_init_wait_timeout=timedelta(seconds=10),
-            max_subscriptions_per_connection=50,
+            max_subscriptions_per_connection=limits.max_subscriptions,
             allowed_origins=allowed_origins,
         )
         self.verifier = verifier
@@ -304,6 +311,10 @@ class LianxinGraphQL(GraphQL[Context, None]):
             return await self.run(request)
         except BodyTooLarge:
             raise self.too_large() from None
+        except BodyTooSlow:
+            timeout = self.limits.body_timeout
+            message = f"request body not received within {timeout:g} s"
+            raise HttpError(408, message, "REQUEST_TIMEOUT", {"Connection": "close"}) from None
         except HTTPException as e:
             code = STATUS_CODES.get(e.status_code, "BAD_REQUEST")
             raise HttpError(e.status_code, e.reason, code) from None
@@ -313,13 +324,26 @@ class LianxinGraphQL(GraphQL[Context, None]):
         return HttpError(413, f"request body exceeds {limit} bytes", "PAYLOAD_TOO_LARGE")
 
     def limited(self, receive: Receive) -> Receive:
+        """``receive`` with the body's limits: its size, and the time to send it (counted from
+        the first read, so that a client sending a byte at a time cannot hold a request)."""
         limit = self.limits.max_body_bytes
         seen = 0
+        deadline: float | None = None
+        complete = False
 
         async def limited_receive() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, deadline, complete
+            if complete:  # the body is in: no deadline on anything else (a disconnect)
+                return await receive()
+            if deadline is None:
+                deadline = asyncio.get_running_loop().time() + self.limits.body_timeout
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTooSlow() from None
             if message["type"] == "http.request":
+                complete = not message.get("more_body", False)
                 seen += len(message.get("body", b""))
                 if seen > limit:
                     raise BodyTooLarge()

@@ -104,6 +104,7 @@ def serve(host: str, port: int, demo: bool, in_process: bool) -> None:
     import uvicorn
 
     from graphql_api.app import ApiSettings
+    from graphql_api.serving import uvicorn_options
     from lianxin.asgi import build_api
     from lianxin.migrate import migrate as run_migrations
 
@@ -126,9 +127,8 @@ def serve(host: str, port: int, demo: bool, in_process: bool) -> None:
         host=host,
         port=port,
         log_level="info",
-        ws="websockets-sansio",
-        ws_max_size=api_settings.limits.max_body_bytes,
         proxy_headers=True,
+        **uvicorn_options(api_settings.limits),
     )
 
 

@@ -103,11 +103,11 @@ def user_of(role: Role) -> str:
 
 
 @pytest.mark.parametrize("field", sorted(MUTATION.fields))
-def test_every_mutation_input(secure_api: LiveApi, field: str) -> None:
+def test_every_mutation_input(fuzz_api: LiveApi, field: str) -> None:
     input_type = MUTATION.fields[field].args["input"].type
     assert isinstance(input_type, GraphQLNonNull)
     assert isinstance(input_type.of_type, GraphQLInputObjectType)
-    values = ArgumentValues(secure_api.demo)
+    values = ArgumentValues(fuzz_api.demo)
     inputs = st.one_of(values.input_object(input_type.of_type), values.value(input_type, "input"))
 
     @settings(
@@ -118,20 +118,20 @@ def test_every_mutation_input(secure_api: LiveApi, field: str) -> None:
     )
     @given(value=inputs, role=CALLERS)
     def fuzz(value: Any, role: Role) -> None:
-        call(secure_api, field, {"input": value}, role)
+        call(fuzz_api, field, {"input": value}, role)
 
     fuzz()
 
 
-def test_the_projections_applied_everything(secure_api: LiveApi) -> None:
+def test_the_projections_applied_everything(fuzz_api: LiveApi) -> None:
     """Run last in this module: every accepted input reached every read model, none stuck."""
-    app = secure_api.api.application
-    running = secure_api.api.projections
+    app = fuzz_api.api.application
+    running = fuzz_api.api.projections
     assert running is not None
     head = app.head()
     running.wake()
     caught_up = running.wait_for_position(head, 60)
-    statuses = status(secure_api.api.read_side.url, app, all_projections())
+    statuses = status(fuzz_api.api.read_side.url, app, all_projections())
     assert [(s.name, s.error) for s in statuses if s.error] == []
     assert caught_up
     assert running.error is None

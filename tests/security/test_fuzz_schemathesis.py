@@ -60,9 +60,9 @@ def user_of(role: Role) -> str:
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 @pytest.mark.parametrize("label", sorted(OPERATIONS))
-def test_schemathesis(secure_api: LiveApi, label: str, mode: GenerationMode) -> None:
+def test_schemathesis(fuzz_api: LiveApi, label: str, mode: GenerationMode) -> None:
     operation = OPERATIONS[label]
-    app = secure_api.api.application
+    app = fuzz_api.api.application
 
     @settings(
         max_examples=EXAMPLES,
@@ -72,9 +72,9 @@ def test_schemathesis(secure_api: LiveApi, label: str, mode: GenerationMode) -> 
     )
     @given(case=operation.as_strategy(generation_mode=mode), role=st.sampled_from(ROLES))
     def fuzz(case: Any, role: Role) -> None:
-        headers = {"Authorization": f"Bearer {secure_api.token(role)}"}
+        headers = {"Authorization": f"Bearer {fuzz_api.token(role)}"}
         before = app.head()
-        response = case.call(base_url=secure_api.url + "/graphql", headers=headers, timeout=30)
+        response = case.call(base_url=fuzz_api.url + "/graphql", headers=headers, timeout=30)
         after = app.head()
         STATS["calls"] += 1
         request = f"{role.value}: {case.body}"
