@@ -32,6 +32,8 @@ from bench.harness import (
     enterprise_ids,
     fresh_world,
     last_event_size,
+    profile_block,
+    profile_calls,
 )
 from domain.common import Actor, Role
 from domain.issue import Category, Channel
@@ -90,6 +92,10 @@ def raw_writer(url: DatabaseUrl, size: int, seconds: float, barrier: Barrier, ou
     done = errors = 0
     first_error = ""
     with connection(url) as conn:
+        if url.kind == "sqlite":
+            # The event store's durability: eventsourcing's SQLite connections keep SQLite's
+            # default (FULL: the WAL synced at every commit); the read side's run NORMAL.
+            conn.execute("PRAGMA synchronous=FULL")
         sql = (
             f"INSERT INTO {RAW_TABLE} (originator_id, originator_version, topic, state) "
             "VALUES (?, 1, ?, ?)"
@@ -107,6 +113,41 @@ def raw_writer(url: DatabaseUrl, size: int, seconds: float, barrier: Barrier, ou
                 errors += 1
                 first_error = first_error or f"{type(e).__name__}: {e}"
     out.put(Load(done, time.perf_counter() - began, tuple(latencies), errors, first_error))
+
+
+def _profile(kind: str, url: DatabaseUrl, enterprises: Sequence[str], options: Options) -> str:
+    """Where one writer's command goes: cProfile of ``raise_issue`` in this process."""
+    app = build_application(Settings(database=url))
+    pick = random.Random(options.seed)
+    ids = [uuid.UUID(e) for e in enterprises]
+
+    def command() -> None:
+        app.raise_issue(
+            enterprise_id=pick.choice(ids),
+            channel=Channel.HOTLINE_12345,
+            category=pick.choice(CATEGORIES),
+            description="企业反映用电报装审批时间较长，希望加快办理进度。",
+            actor=ACTOR,
+        )
+
+    repeat = 20 if options.quick else 300
+    try:
+        for _ in range(20):
+            command()
+        block, per_call = profile_block(command, repeat)
+        if kind == "postgres":
+            trips = profile_calls(command, 50, "wait") / 50
+            summary = f"{trips:.0f} server round trips per command (psycopg `wait` calls)"
+        else:
+            trips = profile_calls(command, 50, "commit") / 50
+            summary = f"{trips:.0f} SQLite commits per command"
+    finally:
+        app.close()
+    return (
+        f"### Where a command's time goes on {STORE_LABELS[kind]} (cProfile, one writer, "
+        f"{repeat} `raise_issue`; {per_call * 1000:.1f} ms each under the profiler; {summary})"
+        f"\n\n{block}"
+    )
 
 
 def run_writers(target: Any, args: tuple[Any, ...], writers: int, seconds: float) -> Load:
@@ -133,7 +174,8 @@ def run(options: Options) -> Section:
             f"{options.seconds:g} s. *application*: `Lianxin.raise_issue` (load the enterprise, "
             "decide, save one event in its own transaction). *raw insert*: a row with state "
             "bytes of the same size into a plain table shaped like the events table, one "
-            "transaction per row, same store, same durability settings, same number of "
+            "transaction per row, same store, same durability settings (on SQLite: "
+            "`synchronous=FULL`, as the event store's connections), same number of "
             "writers. Target: the application at least half the raw rate."
         ),
     )
@@ -183,4 +225,6 @@ def run(options: Options) -> Section:
                     )
                 )
         section.notes.append(f"{label}: raw rows carry {size} state bytes (an issue-raised event).")
+        if options.profile:
+            section.tables.append(_profile(kind, url, ids, options))
     return section

@@ -7,14 +7,17 @@ only starts them, waits, and reads their figures.
 
 from __future__ import annotations
 
+import cProfile
+import io
 import json
 import math
 import os
+import pstats
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -196,6 +199,53 @@ def database_bytes(url: DatabaseUrl) -> int:
             (url.schema,),
         ).fetchone()
     return int(row[0]) if row else 0
+
+
+# --- profiles -------------------------------------------------------------------------------------
+
+
+def profile_block(call: Callable[[], object], repeat: int, *, top: int = 14) -> tuple[str, float]:
+    """cProfile ``call`` run ``repeat`` times: the top functions by own time and by cumulative
+    time (as a fenced block), and the seconds per call under the profiler."""
+    profiler = cProfile.Profile()
+    began = time.perf_counter()
+    profiler.enable()
+    for _ in range(repeat):
+        call()
+    profiler.disable()
+    per_call = (time.perf_counter() - began) / repeat
+    parts = []
+    for order in ("tottime", "cumulative"):
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(top)
+        lines = [line.rstrip() for line in out.getvalue().splitlines() if line.strip()]
+        start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
+        rows = [_short(line) for line in lines[start:]]
+        parts.append(f"by {order}:\n" + "\n".join(rows))
+    return "```\n" + "\n\n".join(parts) + "\n```", per_call
+
+
+def profile_calls(call: Callable[[], object], repeat: int, name: str) -> int:
+    """How many times the function ``name`` (e.g. psycopg's ``wait``: one per server round
+    trip) ran during ``repeat`` calls."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(repeat):
+        call()
+    profiler.disable()
+    stats: dict[tuple[str, int, str], tuple[int, int, float, float, object]]
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    return sum(calls for (_, _, function), (_, calls, _, _, _) in stats.items() if function == name)
+
+
+def _short(line: str) -> str:
+    """A pstats line with the file paths shortened to what a reader finds."""
+    for marker in ("site-packages/", str(ROOT) + "/"):
+        while marker in line:
+            before, _, after = line.partition(marker)
+            head = before.rsplit(" ", 1)[0] if " " in before else ""
+            line = f"{head} {after}" if head else after
+    return line
 
 
 # --- tokens and servers ---------------------------------------------------------------------------

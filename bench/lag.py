@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from multiprocessing.synchronize import Barrier
+from pathlib import Path
 from typing import Any, Final
 
 from bench.commands import ACTOR, CATEGORIES
@@ -143,14 +144,22 @@ def _healthy(url: DatabaseUrl, start: int, timeout: float) -> tuple[list[str], l
         time.sleep(0.2)
 
 
-def measure(url: DatabaseUrl, options: Options) -> tuple[Load, Load, list[str]]:
-    """(lag to every healthy read model, baseline: lag to the log's head, failed read models)."""
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(url: DatabaseUrl, options: Options) -> tuple[Load, Load, list[str], float]:
+    """(lag to every healthy read model, baseline: lag to the log's head, failed read models,
+    the projection process's CPU use in cores while the writers ran and it caught up)."""
     ids = [str(e) for e in enterprise_ids(url)]
     start = head(url)
-    with projector(url):
+    with projector(url) as process:
         healthy, failed = _healthy(url, start, timeout=600)
         watcher = Watcher(url, healthy)
         watcher.start()
+        cpu_before, wall_before = cpu_seconds(process.pid), time.monotonic()
         context = mp.get_context("spawn")
         writers = 2 if options.quick else WRITERS
         barrier, out = context.Barrier(writers), context.Queue()
@@ -172,6 +181,7 @@ def measure(url: DatabaseUrl, options: Options) -> tuple[Load, Load, list[str]]:
         deadline = time.monotonic() + 60
         while (not watcher.tracked or watcher.tracked[-1] < last) and time.monotonic() < deadline:
             time.sleep(0.05)
+        busy = (cpu_seconds(process.pid) - cpu_before) / (time.monotonic() - wall_before)
         watcher.done.set()
         watcher.join()
     commits = sorted(c for r in results for c in r[0])
@@ -188,6 +198,7 @@ def measure(url: DatabaseUrl, options: Options) -> tuple[Load, Load, list[str]]:
         Load(len(commits), seconds, tuple(lags), errors),
         Load(len(commits), seconds, tuple(floors)),
         failed,
+        busy,
     )
 
 
@@ -210,7 +221,7 @@ def run(options: Options) -> Section:
         url = store_url(kind, SCHEMA)
         print(f"lag on {label}:", flush=True)
         fresh_world(url, enterprises=options.world_enterprises, days=30, seed=options.seed)
-        lag, floor, failed = measure(url, options)
+        lag, floor, failed, busy = measure(url, options)
         print(f"  writes: {lag.done:,} in {lag.seconds:.1f} s = {lag.rate:,.0f}/s", flush=True)
         print(f"  lag p50 {lag.ms(0.5):.1f} ms, p99 {lag.ms(0.99):.1f} ms", flush=True)
         print(f"  floor p50 {floor.ms(0.5):.1f} ms, p99 {floor.ms(0.99):.1f} ms", flush=True)
@@ -234,7 +245,10 @@ def run(options: Options) -> Section:
             f"{label}: asked for {options.lag_rate:g} commands/s, achieved {lag.rate:,.0f}/s "
             f"({lag.done:,} commands, {lag.errors} errors); lag p50 {lag.ms(0.5):.0f} ms, "
             f"p95 {lag.ms(0.95):.0f} ms, p99 {lag.ms(0.99):.0f} ms, max "
-            f"{percentile(lag.latencies, 1.0) * 1000:.0f} ms."
+            f"{percentile(lag.latencies, 1.0) * 1000:.0f} ms. The projection process used "
+            f"{busy:.2f} cores (CPU seconds per wall second) meanwhile: near 1.0, its own work "
+            "is the bottleneck; well below, it waits (on the database, or for the CPU on a "
+            "loaded machine)."
         )
         for failure in failed:
             section.notes.append(
