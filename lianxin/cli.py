@@ -347,6 +347,10 @@ main.add_command(integrity_cli.checkpoint_command)
 main.add_command(integrity_cli.export_command)
 main.add_command(integrity_cli.import_command)
 
+from graphql_api.authorization_table import authorization_command  # noqa: E402  (AUTHORIZATION.md)
+
+main.add_command(authorization_command)
+
 
 def run() -> None:  # pragma: no cover - console entry point wrapper
     try:
