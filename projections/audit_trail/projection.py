@@ -31,8 +31,8 @@ from lianxin.storage import Connection
 from projections.clock import Stretch, close_stretch
 from projections.issue_ledger.projection import ISSUE_EVENTS
 from projections.issue_ledger.record import COLUMNS, IssueRecord, apply, new_record, utc
-from projections.issue_ledger.store import rows_by_key, upsert_rows
 from projections.machinery import Projection, handles, insert_rows
+from projections.machinery.bulk import rows_by_key, upsert_rows
 
 from .rules import ACTION_LABELS, changes_between, deadline_status, tracked_facts
 

@@ -18,8 +18,8 @@ from typing import Any, Final
 
 from domain.directory import Department, Region, User
 from lianxin.storage import Connection
-from projections.leadership.batch import fetch_in, upsert
 from projections.machinery import Projection, handles
+from projections.machinery.bulk import fetch_in, upsert
 
 from .view import DEPARTMENT_COLUMNS, REGION_COLUMNS, USER_COLUMNS
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -19,8 +19,15 @@ from domain.enterprise import Enterprise
 from domain.issue import Issue, Rating
 from domain.visit import Visit
 from lianxin.storage import Connection
-from projections.leadership.batch import RowCache, delete_keys, fetch_in, run_in_order, upsert
 from projections.machinery import Projection, handles, insert_rows
+from projections.machinery.bulk import (
+    RowCache,
+    delete_keys,
+    fetch_in,
+    replace,
+    run_in_order,
+    upsert,
+)
 
 from .rules import normalise_text
 

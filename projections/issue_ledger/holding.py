@@ -13,8 +13,7 @@ from domain.common import BEIJING
 from domain.working_days import WorkingCalendar
 from lianxin.storage import Connection
 from projections.clock import HeldTime, Holding, HoldKind, Stretch, close_stretch
-
-from .store import chunks
+from projections.machinery.bulk import chunks
 
 __all__ = ["HeldStretch", "default_calendar", "holding_of", "stretches"]
 

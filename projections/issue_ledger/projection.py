@@ -20,9 +20,9 @@ from domain.issue import Issue
 from domain.working_days import WorkingCalendar
 from lianxin.storage import Connection
 from projections.machinery import Projection, handles, insert_rows
+from projections.machinery.bulk import delete_keys, rows_by_key, upsert_rows
 
 from .record import COLUMNS, IssueRecord, apply, new_record
-from .store import delete_by_key, rows_by_key, upsert_rows
 
 __all__ = ["ISSUE_EVENTS", "IssueLedger", "LedgerProjectionError", "load_records"]
 
@@ -199,7 +199,7 @@ class IssueLedger(Projection):
             if _departments(r) != departments_before.get(i, ())
         ]
         if changed:
-            delete_by_key(
+            delete_keys(
                 conn,
                 "issue_ledger_departments",
                 "issue_id",

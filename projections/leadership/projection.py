@@ -11,7 +11,7 @@ the projection follows the head of the log. See ``0005_leadership.sql``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any, Final
@@ -23,8 +23,16 @@ from domain.issue import Issue, Outcome, Rating
 from domain.visit import Visit
 from lianxin.storage import Connection
 from projections.machinery import DEFAULT_PAGE_SIZE, Projection, handles, insert_rows
+from projections.machinery.bulk import (
+    RowCache,
+    add_counts,
+    delete_keys,
+    fetch_in,
+    replace,
+    run_in_order,
+    upsert,
+)
 
-from .batch import RowCache, add_counts, delete_keys, fetch_in, run_in_order, upsert
 from .rules import (
     KPI_COLUMNS,
     NO_DEPARTMENT,

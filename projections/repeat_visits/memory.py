@@ -36,9 +36,9 @@ from uuid import UUID, uuid4
 
 from domain.enterprise import QuietDays
 from lianxin.storage import Connection
+from projections.machinery.bulk import upsert_table
 
 from .alerts import Alert, AlertKind
-from .bulk import upsert
 from .facts import OPEN_STATE_VALUES
 from .records import (
     ALERT_COLUMNS,
@@ -484,7 +484,7 @@ class Memory:
     def flush(self, conn: Connection) -> None:
         """Write every dirty row (once per page, and before any read of the tables)."""
         if self.new_enterprises:
-            upsert(conn, ENTERPRISES, self.new_enterprises)
+            upsert_table(conn, ENTERPRISES, self.new_enterprises)
             self.new_enterprises = []
         if self.region_updates:
             conn.executemany(
@@ -499,15 +499,15 @@ class Memory:
             )
             self.quiet_updates = {}
         if self.dirty_visits:
-            upsert(conn, VISITS, [v.row() for v in self.dirty_visits.values()])
+            upsert_table(conn, VISITS, [v.row() for v in self.dirty_visits.values()])
             self.dirty_visits = {}
         if self.dirty_issues:
-            upsert(conn, ISSUES, [i.row() for i in self.dirty_issues.values()])
+            upsert_table(conn, ISSUES, [i.row() for i in self.dirty_issues.values()])
             self.dirty_issues = {}
         if self.dirty_alerts:
             drafts = list(self.dirty_alerts.values())
-            upsert(conn, ALERTS, [d.row(p) for d, p in drafts])
-            upsert(conn, LINKS, [link for d, _ in drafts for link in d.new_links()])
+            upsert_table(conn, ALERTS, [d.row(p) for d, p in drafts])
+            upsert_table(conn, LINKS, [link for d, _ in drafts for link in d.new_links()])
             self.dirty_alerts = {}
 
     def declare_quiet_days(self, enterprise_id: UUID, declaration: QuietDays) -> None:

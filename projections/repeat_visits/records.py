@@ -17,6 +17,7 @@ from uuid import UUID
 import orjson
 
 from domain.enterprise import QuietDays
+from projections.machinery.bulk import Table
 
 from .alerts import (
     Alert,
@@ -29,7 +30,6 @@ from .alerts import (
     utc_text,
     visit_evidence_dict,
 )
-from .bulk import Table
 from .facts import OPEN_STATE_VALUES, IssueFact, VisitFact, cached_features
 
 __all__ = [

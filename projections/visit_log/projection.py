@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any, Final
 
 import orjson
@@ -19,8 +20,8 @@ import orjson
 from domain.common import business_date
 from domain.visit import Visit
 from lianxin.storage import Connection
-from projections.leadership.batch import fetch_in, upsert
 from projections.machinery import Projection, handles, insert_rows
+from projections.machinery.bulk import fetch_in, upsert
 
 from .view import COLUMNS
 
@@ -177,10 +178,14 @@ class VisitLogProjection(Projection):
         self._events.clear()
 
 
+_ROW_VALUES: Final = itemgetter(*COLUMNS)
+
+
 def _values(row: Row | None) -> tuple[Any, ...]:
     if row is None:  # every key on the page was created or loaded above
         raise LookupError("a visit row went missing while writing the page")
-    return tuple(row[c] for c in COLUMNS)
+    values: tuple[Any, ...] = _ROW_VALUES(row)
+    return values
 
 
 def _changing(change: Callable[[Row, Any], None]) -> Callable[[Row | None, Any], Row]:

@@ -20,7 +20,7 @@ import orjson
 
 from domain.identifiers import region_range
 from lianxin.storage import Connection
-from projections.leadership.batch import fetch_in
+from projections.machinery.bulk import fetch_in
 
 __all__ = [
     "COLUMNS",

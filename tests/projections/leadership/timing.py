@@ -42,10 +42,10 @@ from projections.leadership import (
     kpi_trend,
     kpis,
 )
-from projections.leadership.batch import add_counts
 from projections.leadership.projection import _ISSUE_COLUMNS as ISSUE_COLUMNS
 from projections.leadership.projection import ROLLUP_ROWS, roll_up
 from projections.machinery import Projection, ProjectionRunner, handles, insert_rows
+from projections.machinery.bulk import add_counts
 
 ADMIN = Actor("admin", Role.ADMIN)
 CADRE = Actor("cadre", Role.CADRE)
