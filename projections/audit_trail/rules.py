@@ -150,10 +150,13 @@ def changes_between(
             if new not in (None, [], False, 0):
                 found[name] = {"before": None, "after": new}
         return found
-    for name, old, new in zip(TRACKED_FIELDS, before, after, strict=True):
-        if old != new:
-            found[name] = {"before": _shown(name, old), "after": _shown(name, new)}
-    return found
+    if before == after:
+        return found
+    return {
+        name: {"before": _shown(name, old), "after": _shown(name, new)}
+        for name, old, new in zip(TRACKED_FIELDS, before, after, strict=True)
+        if old != new
+    }
 
 
 def _shown(name: str, value: Any) -> Any:
