@@ -125,7 +125,7 @@ def run(options: Options) -> Section:
                        events=raw.done, seconds=raw.seconds),
                 Figure(kind, "load a 30-event issue (no cache)", loads.rate, unit="loads/s",
                        events=loads.done, seconds=loads.seconds, baseline="raw select",
-                       baseline_value=raw.rate, target=TARGET),
+                       baseline_value=raw.rate, baseline_unit="selects/s", target=TARGET),
             ]  # fmt: skip
             if options.profile:
                 section.tables.append(

@@ -211,6 +211,7 @@ def run(options: Options) -> Section:
                     seconds=app.seconds,
                     baseline="raw insert",
                     baseline_value=raw.rate,
+                    baseline_unit="rows/s",
                     ratio_target=RATIO_TARGET,
                 ),
             ]

@@ -90,6 +90,8 @@ class Figure:
     ratio_target: float | None = None
     #: The target is a ceiling (latencies, memory), not a floor.
     lower_is_better: bool = False
+    #: The baseline's unit when it differs from the figure's (rows/s against commands/s).
+    baseline_unit: str | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -157,7 +159,7 @@ def figure_table(figures: Sequence[Figure]) -> str:
     ]
     for f in figures:
         baseline = (
-            f"{f.baseline}: {_number(f.baseline_value)} {f.unit}"
+            f"{f.baseline}: {_number(f.baseline_value)} {f.baseline_unit or f.unit}"
             if f.baseline and f.baseline_value is not None
             else ""
         )

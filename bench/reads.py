@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Final
+from uuid import UUID
 
 import httpx
 
@@ -31,11 +32,20 @@ from bench.common import (
     Figure,
     Options,
     Section,
+    connection,
     ensure_campaign,
     open_app,
     store_url,
 )
-from bench.harness import Load, drive_all, enterprise_ids, server_env, token, uvicorn
+from bench.harness import (
+    REGISTERED,
+    Load,
+    drive_all,
+    enterprise_ids,
+    server_env,
+    token,
+    uvicorn,
+)
 from domain.common import Role
 from graphql_api.relay import to_global_id
 from lianxin.storage import DatabaseUrl
@@ -90,6 +100,8 @@ class Query:
     #: p99 ceiling (ms), or a floor on the ratio of the rate to the plain rate.
     target_ms: float | None = None
     ratio_target: float | None = None
+    #: Asked as this role (default: the city's leader).
+    role: Role = Role.LEADER
 
 
 def queries(issue: str) -> list[Query]:
@@ -116,7 +128,12 @@ def queries(issue: str) -> list[Query]:
     return [
         Query("kpis", f"a city's KPIs for a year ({CITY}, 100 periods)", kpi_bodies, 25.0),
         Query("ledger", "a filtered ledger page of 50 (12 filters)", ledger_bodies, 50.0),
-        Query("audit", "a 30-event audit trail", [{"query": AUDIT, "variables": {"id": issue}}]),
+        Query(
+            "audit",
+            "a 30-event audit trail (as an auditor)",
+            [{"query": AUDIT, "variables": {"id": issue}}],
+            role=Role.AUDITOR,
+        ),
         Query(
             "dashboard",
             "the dashboard query, repeated (KPIs + flag board)",
@@ -126,13 +143,28 @@ def queries(issue: str) -> list[Query]:
     ]
 
 
+def city_enterprise(url: DatabaseUrl) -> UUID:
+    """An active enterprise of the city (the readers' scope)."""
+    with connection(url) as conn:
+        rows = conn.execute(
+            f"SELECT originator_id FROM {url.events_table} WHERE topic = ? AND "
+            "convert_from(state, 'UTF8') LIKE ? LIMIT 200",
+            (REGISTERED, f'%"region_code":"{CITY}%'),
+        ).fetchall()
+    active = set(enterprise_ids(url, 1_000_000))
+    found = [row[0] for row in rows if row[0] in active]
+    if not found:
+        raise RuntimeError(f"no active enterprise of {CITY} in the campaign")
+    return UUID(str(found[0]))
+
+
 def prepare(options: Options) -> tuple[DatabaseUrl, Campaign, str, list[str]]:
     """The campaign (cached), one 30-event issue more, every read model caught up."""
     url = store_url("postgres", SCHEMA)
     campaign = ensure_campaign(url, replace(options, events=options.read_events))
     app = open_app(url)
     try:
-        issue = thirty_event_issue(app, enterprise_ids(url, 1)[0])
+        issue = thirty_event_issue(app, city_enterprise(url))
         runner = ProjectionRunner(url, app, all_projections(), page_size=500, lock_retry=0.05)
         try:
             with suppress(ProjectionError):
@@ -177,20 +209,30 @@ def run(options: Options) -> Section:
     )
     for failure in failed:
         section.notes.append(f"Read model stopped on an error during the catch-up: {failure}")
-    headers = {"authorization": f"Bearer {token(Role.LEADER, 'bench.leader', region=CITY)}"}
+    tokens = {
+        Role.LEADER: token(Role.LEADER, "bench.leader", region=CITY),
+        Role.AUDITOR: token(Role.AUDITOR, "bench.auditor", region=CITY),
+    }
     chosen = queries(issue)
     answers = Path(tempfile.mkdtemp(prefix="bench-reads-"))
     results: dict[str, tuple[Load, Load, int]] = {}
     sizes: dict[str, int] = {}
     with uvicorn("lianxin.asgi:create_app_from_env", server_env(url), workers=WORKERS) as base:
         for q in chosen:
+            headers = {"authorization": f"Bearer {tokens[q.role]}"}
             response = httpx.post(base + "/graphql", json=q.bodies[0], headers=headers, timeout=60)
             body = response.content
-            if response.status_code != 200 or b'"errors"' in body:
+            if response.status_code != 200 or b'"errors"' in body or b"null}}" in body:
                 raise RuntimeError(f"{q.name}: the API answered {body[:500]!r}")
             (answers / f"{q.name}.json").write_bytes(body)
             sizes[q.name] = len(body)
-        loads = drive_all([_spec(base + "/graphql", q.bodies, headers, options) for q in chosen])
+        loads = drive_all(
+            [
+                _spec(base + "/graphql", q.bodies, {"authorization": f"Bearer {tokens[q.role]}"},
+                      options)
+                for q in chosen
+            ]
+        )  # fmt: skip
     env = server_env(url, BENCH_BYTES_DIR=str(answers))
     with uvicorn("bench.plain_app:create_app", env, workers=WORKERS) as base:
         plains = drive_all([_spec(f"{base}/bytes/{q.name}.json", [], {}, options) for q in chosen])
