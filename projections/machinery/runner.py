@@ -43,8 +43,12 @@ DEFAULT_PAGE_SIZE = 500
 #: behind the head, and the next one is read four times as large, up to this; a page that is not
 #: full (the head) drops back to ``page_size``. Fewer, larger transactions cut each read model's
 #: per-page costs (round trips, statements, commits) during catch-up and rebuilds, while a
-#: runner following the head still commits small pages promptly.
-DEFAULT_MAX_PAGE_SIZE = 8000
+#: runner following the head still commits small pages promptly. Measured on a simulated
+#: campaign of 100,000 events, all read models in one runner (CPU µs per event, this process +
+#: its PostgreSQL backend): pages of 500: 226 + 186; up to 8,000: 187 + 46; up to 20,000:
+#: 167 + 31 (peak RSS 250 MB); up to 32,000: 155 + 28 (330 MB). Rows touched by several events
+#: are read and written once per page, so larger pages cost less per event, and more memory.
+DEFAULT_MAX_PAGE_SIZE = 20_000
 SlotState = Literal["standby", "running", "failed"]
 
 _MISSING: Any = object()
