@@ -39,7 +39,7 @@ from domain.common import (
     optional_text,
     require_text,
 )
-from domain.issue_vocabulary import (
+from domain.issue.vocabulary import (
     ALLOWED_STATES,
     CLOSABLE_RATINGS,
     DISPATCH_OFFICE_ROLES,

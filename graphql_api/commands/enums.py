@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from domain.common import Role
 from domain.enterprise import LiaisonRole, Scale
-from domain.issue_vocabulary import (
+from domain.issue.vocabulary import (
     Category,
     Channel,
     IssueState,

@@ -24,7 +24,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
-import domain.issue as issue_module
+import domain.issue.aggregate as issue_module
 from domain.application import Lianxin
 from domain.common import Actor
 from domain.directory import (

@@ -57,7 +57,9 @@ def event_classes() -> Iterator[type[CanMutateAggregate[UUID]]]:
         for aggregate in vars(module).values():
             if not (isinstance(aggregate, type) and issubclass(aggregate, Aggregate)):
                 continue
-            if aggregate.__module__ != module.__name__:
+            home = aggregate.__module__
+            # Its own module's, or its package's (domain.issue.aggregate), not an import.
+            if home != module.__name__ and not home.startswith(f"{module.__name__}."):
                 continue
             for name, cls in vars(aggregate).items():
                 if name in ("Event", "Created") or not isinstance(cls, type):
