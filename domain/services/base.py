@@ -14,7 +14,14 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from eventsourcing.utils import EnvType, strtobool
 
 from domain import transcodings
-from domain.common import Actor, Conflict, NotFound, ValidationError, require_aware
+from domain.common import (
+    Actor,
+    Conflict,
+    DomainError,
+    NotFound,
+    ValidationError,
+    require_aware,
+)
 from domain.receipts import CommandReceipt, receipt_id
 from domain.working_days import DeadlineRules, WorkingCalendar
 
@@ -163,7 +170,17 @@ class ApplicationCore(Application[UUID]):
             earlier = self._receipt(receipt_key, command)
             if earlier is not None:
                 return earlier
-        aggregates = list(decide())
+        try:
+            aggregates = list(decide())
+        except DomainError:
+            # A refusal, unless an earlier attempt under the same command id (a retry that
+            # overtook its own first try) committed between the receipt check and the decision:
+            # then the command WAS applied, and the answer is its first result.
+            if receipt_key is not None:
+                earlier = self._receipt(receipt_key, command)
+                if earlier is not None:
+                    return earlier
+            raise
         if not aggregates:
             raise RuntimeError(f"{command} decided nothing")
         main = aggregates[0]
