@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lianxin.integrity.chain import CHAIN_TABLE, ChainTable, StoredRow, as_bytes, originator_text
+from lianxin.integrity.chain import CHAIN_TABLE, ChainTable, StoredRow, as_state, originator_text
 from lianxin.storage import Connection, DatabaseUrl
 
 _BATCH = 5000
@@ -39,7 +39,7 @@ def backfill_chain(conn: Connection, url: DatabaseUrl) -> int:
                 (last,),
             )
             rows = [
-                StoredRow(int(r[0]), originator_text(r[1]), int(r[2]), r[3], as_bytes(r[4]))
+                StoredRow(int(r[0]), originator_text(r[1]), int(r[2]), r[3], as_state(r[4]))
                 for r in cur.fetchall()
             ]
             if not rows:

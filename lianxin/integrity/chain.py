@@ -22,6 +22,7 @@ same hashes.
 from __future__ import annotations
 
 import hashlib
+import json
 import struct
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal, NamedTuple, Protocol
@@ -47,8 +48,8 @@ class StoredRow(NamedTuple):
     position: int
     originator_id: str
     originator_version: int
-    topic: str
-    state: bytes
+    topic: str | None  # NULL only in a store changed behind the application's back
+    state: bytes | None
 
 
 class ChainRow(NamedTuple):
@@ -81,18 +82,28 @@ def as_bytes(value: object) -> bytes:
     raise TypeError(f"not a stored blob: {type(value).__name__}")
 
 
+def as_state(value: object) -> bytes | None:
+    """A stored state as bytes (or None for a NULL one)."""
+    return None if value is None else as_bytes(value)
+
+
 def _field(value: bytes | None) -> bytes:
     return _NONE if value is None else _U64.pack(len(value)) + value
 
 
+def _text(value: str | None) -> bytes | None:
+    return None if value is None else value.encode("utf-8", "surrogateescape")
+
+
 def event_bytes(row: StoredRow) -> bytes:
     """The exact stored fields of an event, length-prefixed, in a fixed order."""
+    pack = _U64.pack
     return b"".join(
         (
-            _U64.pack(row.position),
-            _field(row.originator_id.encode("utf-8", "surrogateescape")),
-            _U64.pack(row.originator_version),
-            _field(None if row.topic is None else row.topic.encode("utf-8", "surrogateescape")),
+            pack(row.position),
+            _field(_text(row.originator_id)),
+            pack(row.originator_version),
+            _field(_text(row.topic)),
             _field(row.state),
         )
     )
@@ -100,10 +111,7 @@ def event_bytes(row: StoredRow) -> bytes:
 
 def stream_link(previous: bytes, row: StoredRow) -> bytes:
     """The event's stream hash, given its stream's previous hash."""
-    digest = hashlib.sha256(_STREAM_TAG)
-    digest.update(previous)
-    digest.update(event_bytes(row))
-    return digest.digest()
+    return hashlib.sha256(_STREAM_TAG + previous + event_bytes(row)).digest()
 
 
 def global_link(previous: bytes, stream_hash: bytes) -> bytes:
@@ -121,14 +129,29 @@ def link(
     """
     heads = dict(previous_stream)
     out: list[ChainRow] = []
-    head = previous_global
-    for row in rows:
-        stream_hash = stream_link(heads.get(row.originator_id, GENESIS), row)
-        heads[row.originator_id] = stream_hash
-        head = global_link(head, stream_hash)
-        out.append(
-            ChainRow(row.position, row.originator_id, row.originator_version, stream_hash, head)
-        )
+    append, sha256, pack, head = out.append, hashlib.sha256, _U64.pack, previous_global
+    for row in rows:  # stream_link and global_link, inlined: this runs for every event saved
+        oid, topic, state = row.originator_id, row.topic, row.state
+        oid_bytes = oid.encode("utf-8", "surrogateescape")
+        topic_bytes = _NONE if topic is None else _field(topic.encode("utf-8", "surrogateescape"))
+        stream_hash = sha256(
+            b"".join(
+                (
+                    _STREAM_TAG,
+                    heads.get(oid, GENESIS),
+                    pack(row.position),
+                    pack(len(oid_bytes)),
+                    oid_bytes,
+                    pack(row.originator_version),
+                    topic_bytes,
+                    _NONE if state is None else pack(len(state)),
+                    b"" if state is None else state,
+                )
+            )
+        ).digest()
+        heads[oid] = stream_hash
+        head = sha256(_GLOBAL_TAG + head + stream_hash).digest()
+        append(ChainRow(row.position, oid, row.originator_version, stream_hash, head))
     return out
 
 
@@ -154,20 +177,28 @@ class ChainTable:
         self.kind = kind
         self.table = table
         t = table
+        self._head = f"SELECT position, global_hash FROM {t} ORDER BY position DESC LIMIT 1"
+        # The chain's head and the previous link of every stream a save touches, in one
+        # statement (one round trip): the head's row first, with a NULL originator id.
         if kind == "sqlite":
-            self._head = f"SELECT position, global_hash FROM {t} ORDER BY position DESC LIMIT 1"
-            self._previous = (
-                f"SELECT stream_hash FROM {t} WHERE originator_id = ? AND originator_version < ?"
-                " ORDER BY originator_version DESC LIMIT 1"
+            self._heads = (
+                f"SELECT * FROM (SELECT NULL, position, global_hash FROM {t}"
+                " ORDER BY position DESC LIMIT 1)"
+                " UNION ALL SELECT p.oid, NULL, (SELECT stream_hash FROM "
+                f"{t} WHERE originator_id = p.oid AND originator_version < p.v"
+                " ORDER BY originator_version DESC LIMIT 1) FROM (SELECT"
+                " json_extract(value, '$[0]') AS oid, json_extract(value, '$[1]') AS v"
+                " FROM json_each(?)) AS p"
             )
             self._insert = (
                 f"INSERT INTO {t} (position, originator_id, originator_version, stream_hash,"
                 " global_hash) VALUES (?, ?, ?, ?, ?)"
             )
             return
-        self._head = f"SELECT position, global_hash FROM {t} ORDER BY position DESC LIMIT 1"
-        self._previous = (
-            "SELECT s.oid, c.stream_hash FROM unnest(%s::uuid[], %s::bigint[]) AS s(oid, v)"
+        self._heads = (
+            f"(SELECT NULL::uuid, position, global_hash FROM {t} ORDER BY position DESC LIMIT 1)"
+            " UNION ALL SELECT s.oid, NULL, c.stream_hash"
+            " FROM unnest(%s::uuid[], %s::bigint[]) AS s(oid, v)"
             " CROSS JOIN LATERAL (SELECT stream_hash FROM "
             f"{t} WHERE originator_id = s.oid AND originator_version < s.v"
             " ORDER BY originator_version DESC LIMIT 1) AS c"
@@ -177,6 +208,18 @@ class ChainTable:
             " global_hash) SELECT * FROM unnest(%s::bigint[], %s::uuid[], %s::bigint[],"
             " %s::bytea[], %s::bytea[])"
         )
+        # One event of one stream (a command's save, the common case): plain parameters,
+        # cheaper to send than arrays.
+        self._heads_one = (
+            f"(SELECT NULL::uuid, position, global_hash FROM {t} ORDER BY position DESC LIMIT 1)"
+            " UNION ALL SELECT %s::uuid, NULL, (SELECT stream_hash FROM "
+            f"{t} WHERE originator_id = %s::uuid AND originator_version < %s"
+            " ORDER BY originator_version DESC LIMIT 1)"
+        )
+        self._insert_one = (
+            f"INSERT INTO {t} (position, originator_id, originator_version, stream_hash,"
+            " global_hash) VALUES (%s, %s::uuid, %s, %s, %s)"
+        )
 
     def head(self, cur: RawCursor) -> tuple[int, bytes] | None:
         """The last chain row's position and global hash (None for an empty chain)."""
@@ -184,26 +227,40 @@ class ChainTable:
         row = cur.fetchone()
         return None if row is None else (int(row[0]), as_bytes(row[1]))
 
-    def previous_stream_hashes(self, cur: RawCursor, firsts: Mapping[str, int]) -> dict[str, bytes]:
-        """For each stream, the stream hash of its last chained event before the given version."""
-        if not firsts:
-            return {}
+    def ask_heads(self, cur: RawCursor, rows: Iterable[tuple[str, int]]) -> None:
+        """Query the chain's head and the previous link of each stream that the events (given
+        as (originator id, version), in order) extend; :meth:`read_heads` reads the answer."""
+        firsts: dict[str, int] = {}
+        for originator_id, version in rows:
+            firsts.setdefault(originator_id, version)
         if self.kind == "sqlite":
-            found: dict[str, bytes] = {}
-            for originator_id, version in firsts.items():
-                cur.execute(self._previous, (originator_id, version))
-                row = cur.fetchone()
-                if row is not None:
-                    found[originator_id] = as_bytes(row[0])
-            return found
-        cur.execute(self._previous, (list(firsts), list(firsts.values())))
-        return {originator_text(r[0]): as_bytes(r[1]) for r in cur.fetchall()}
+            cur.execute(self._heads, (json.dumps(list(firsts.items())),))
+        elif len(firsts) == 1:
+            ((originator_id, version),) = firsts.items()
+            cur.execute(self._heads_one, (originator_id, originator_id, version))
+        else:
+            cur.execute(self._heads, (list(firsts), list(firsts.values())))
+
+    def read_heads(self, cur: RawCursor) -> tuple[tuple[int, bytes] | None, dict[str, bytes]]:
+        """The chain's head (None for an empty chain), and for each stream the stream hash of
+        its last chained event before the given version (streams without one are left out)."""
+        head: tuple[int, bytes] | None = None
+        previous: dict[str, bytes] = {}
+        for oid, position, stream_or_global in cur.fetchall():
+            if oid is None:
+                head = (int(position), as_bytes(stream_or_global))
+            elif stream_or_global is not None:
+                previous[originator_text(oid)] = as_bytes(stream_or_global)
+        return head, previous
 
     def insert(self, cur: RawCursor, rows: Sequence[ChainRow]) -> None:
         if not rows:
             return
         if self.kind == "sqlite":
             cur.executemany(self._insert, rows)
+            return
+        if len(rows) == 1:
+            cur.execute(self._insert_one, rows[0])
             return
         columns = list(zip(*rows, strict=True))
         cur.execute(self._insert, [list(c) for c in columns])
@@ -213,30 +270,18 @@ class ChainTable:
         their chain rows, on the caller's cursor and so in the caller's transaction."""
         if not rows:
             return []
-        firsts: dict[str, int] = {}
-        for row in rows:
-            firsts.setdefault(row.originator_id, row.originator_version)
-        head = self.head(cur)
+        self.ask_heads(cur, ((row.originator_id, row.originator_version) for row in rows))
+        return self.append_asked(cur, rows)
+
+    def append_asked(self, cur: RawCursor, rows: Sequence[StoredRow]) -> list[ChainRow]:
+        """:meth:`append`, once :meth:`ask_heads` was called on ``cur`` for these events."""
+        head, previous = self.read_heads(cur)
         if head is not None and head[0] >= rows[0].position:
             raise ChainError(f"position {rows[0].position} is not after the chain's head {head[0]}")
-        chained = link(
-            rows,
-            GENESIS if head is None else head[1],
-            self.previous_stream_hashes(cur, firsts),
-        )
+        chained = link(rows, GENESIS if head is None else head[1], previous)
         self.insert(cur, chained)
         return chained
 
 
 class ChainError(RuntimeError):
     """The chain cannot be extended as asked."""
-
-
-def stored_rows(
-    positions: Iterable[int], events: Iterable[tuple[object, int, str, bytes]]
-) -> list[StoredRow]:
-    """Pair notification ids with (originator id, version, topic, state) tuples."""
-    return [
-        StoredRow(position, originator_text(oid), version, topic, as_bytes(state))
-        for position, (oid, version, topic, state) in zip(positions, events, strict=True)
-    ]

@@ -3,7 +3,7 @@
 One object per event, in position order::
 
     {"position": 1, "originator_id": "9f0c...", "originator_version": 1,
-     "topic": "lianxin.region.added@v1", "state_text": "{...}",
+     "topic": "lianxin.region.added", "state_text": "{...}",
      "stream_hash": "ab12...", "global_hash": "cd34..."}
 
 ``state_text`` holds the stored state when it is UTF-8 (JSON round-trips such text exactly);
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -26,7 +27,14 @@ from uuid import UUID
 
 from tqdm import tqdm
 
-from lianxin.integrity.chain import CHAIN_TABLE, ChainTable, StoredRow, as_bytes, originator_text
+from lianxin.integrity.chain import (
+    CHAIN_TABLE,
+    ChainTable,
+    StoredRow,
+    as_bytes,
+    as_state,
+    originator_text,
+)
 from lianxin.integrity.source import Source, reading
 from lianxin.migrate import migrate
 from lianxin.storage import DatabaseUrl, connect
@@ -75,10 +83,13 @@ def event_object(
         "originator_version": row.originator_version,
         "topic": row.topic,
     }
-    try:
-        out["state_text"] = row.state.decode("utf-8")
-    except UnicodeDecodeError:
-        out["state_base64"] = base64.b64encode(row.state).decode("ascii")
+    if row.state is None:
+        out["state_text"] = None
+    else:
+        try:
+            out["state_text"] = row.state.decode("utf-8")
+        except UnicodeDecodeError:
+            out["state_base64"] = base64.b64encode(row.state).decode("ascii")
     out["stream_hash"] = stream_hash.hex() if stream_hash is not None else None
     out["global_hash"] = global_hash.hex() if global_hash is not None else None
     return out
@@ -104,7 +115,7 @@ def export_log(source: Source, out: IO[str], *, progress: bool = False) -> Expor
                 sql
             ):
                 row = StoredRow(
-                    int(position), originator_text(oid), int(version), topic, as_bytes(state)
+                    int(position), originator_text(oid), int(version), topic, as_state(state)
                 )
                 if stream_hash is None:
                     unchained += 1
@@ -164,6 +175,9 @@ def parse_event_line(text: str, number: int) -> _Line:
             raise refuse(f"{name} must be 64 hex digits, not {value!r}") from None
         return value.lower()
 
+    topic = obj.get("topic")
+    if (topic is not None and not isinstance(topic, str)) or "topic" not in obj:
+        raise refuse(f"topic must be a string, not {topic!r}")
     oid = text_field("originator_id")
     try:
         canonical = UUID(oid).hex
@@ -173,11 +187,10 @@ def parse_event_line(text: str, number: int) -> _Line:
         raise refuse(f"originator_id must be 32 lower-case hex digits, not {oid!r}")
     if "state_text" in obj and "state_base64" not in obj:
         value = obj["state_text"]
-        try:
+        state: bytes | None = None
+        with contextlib.suppress(UnicodeEncodeError):
             state = value.encode("utf-8") if isinstance(value, str) else None
-        except UnicodeEncodeError:
-            state = None
-        if state is None:
+        if state is None and value is not None:  # null: a NULL state, as exported
             raise refuse("state_text must be a string of Unicode text")
     elif "state_base64" in obj and "state_text" not in obj:
         value = obj["state_base64"]
@@ -193,7 +206,7 @@ def parse_event_line(text: str, number: int) -> _Line:
         whole("position", 1),
         oid,
         whole("originator_version", 0),
-        text_field("topic"),
+        topic,
         state,
     )
     return _Line(row, hash_field("stream_hash"), hash_field("global_hash"))

@@ -28,6 +28,7 @@ from lianxin.integrity.chain import (
     GENESIS,
     StoredRow,
     as_bytes,
+    as_state,
     global_link,
     originator_text,
     stream_link,
@@ -151,7 +152,7 @@ class _StreamWalk:
 
     def step(self, row: tuple[Any, ...]) -> None:
         position, oid, version, topic, state, chain_position, chain_hash = row
-        event = StoredRow(int(position), originator_text(oid), int(version), topic, as_bytes(state))
+        event = StoredRow(int(position), originator_text(oid), int(version), topic, as_state(state))
         if event.originator_id != self.stream:
             self.stream, self.previous = event.originator_id, GENESIS
             self.streams += 1

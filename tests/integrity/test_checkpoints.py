@@ -179,11 +179,12 @@ def test_a_long_running_process_takes_checkpoints_on_its_own(
             assert time.monotonic() < deadline, "no checkpoint written"
             time.sleep(0.05)
         record(store_url, clock, 1)
-        while len(lines(checkpoint_config)) < 2:
+        while lines(checkpoint_config)[-1]["position"] != 6:
             assert time.monotonic() < deadline, "the new head was not checkpointed"
             time.sleep(0.05)
     finally:
         thread.stop()
     assert not thread.thread.is_alive()
-    assert [line["position"] for line in lines(checkpoint_config)] == [4, 6]
+    positions = [line["position"] for line in lines(checkpoint_config)]
+    assert positions in ([4, 6], [4, 5, 6])  # (one may fall between the new events' saves)
     assert verify_log(store_url, checkpoints=checkpoint_config.path, key=KEY).ok
