@@ -26,7 +26,7 @@ from projections.enterprise_profile import (
 from projections.leadership.rules import Ratio
 from projections.machinery import ProjectionRunner, rebuild
 from tests.conftest import FixedClock
-from tests.projections.leadership.campaign import ADMIN, HRSS, TAX, at, eid, run_campaign
+from tests.projections.leadership.campaign import ADMIN, HRSS, TAX, at, eid, rate, run_campaign
 
 
 def project(url: DatabaseUrl, app: Lianxin, page_size: int = 500) -> None:
@@ -120,6 +120,25 @@ def test_a_voided_rating_leaves_the_satisfaction_record(
     ]
     assert profile.issues == IssueCounts(open=0, resolved=1, closed=1, ended=0)
     assert [d.department for d in profile.visits.by_department] == ["419001.eco"]
+
+
+def test_a_reply_rated_again_after_an_upheld_dispute_is_a_second_rating(
+    app: Lianxin, store_url: DatabaseUrl, conn: Connection, issues: dict[str, UUID]
+) -> None:
+    # given H's rating of reply 1 voided by an upheld dispute, when reply 1 is rated again
+    rate(app, "H", "satisfied", at(11, 22))
+    project(store_url, app)
+    # then both ratings are on the record, the voided one apart from the satisfaction record
+    profile = enterprise_profile(conn, eid(5))
+    assert profile is not None
+    record = profile.satisfaction
+    assert (record.satisfied, record.dissatisfied, record.rated) == (2, 1, 3)
+    assert [(r.issue_id, r.reply_no, r.rating, r.voided) for r in record.latest] == [
+        (issues["H"], 1, "satisfied", False),
+        (issues["H"], 1, "dissatisfied", True),
+        (issues["E"], 2, "satisfied", False),
+        (issues["E"], 1, "dissatisfied", False),
+    ]
 
 
 def test_a_deregistered_enterprise_keeps_its_history(conn: Connection) -> None:
