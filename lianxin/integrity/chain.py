@@ -114,6 +114,34 @@ def stream_link(previous: bytes, row: StoredRow) -> bytes:
     return hashlib.sha256(_STREAM_TAG + previous + event_bytes(row)).digest()
 
 
+def stream_digest(
+    previous: bytes,
+    position: int,
+    originator_id: str,
+    originator_version: int,
+    topic: str | None,
+    state: bytes | None,
+) -> bytes:
+    """:func:`stream_link` from the fields themselves (what runs for every event)."""
+    pack = _U64.pack
+    oid = originator_id.encode("utf-8", "surrogateescape")
+    return hashlib.sha256(
+        b"".join(
+            (
+                _STREAM_TAG,
+                previous,
+                pack(position),
+                pack(len(oid)),
+                oid,
+                pack(originator_version),
+                _NONE if topic is None else _field(topic.encode("utf-8", "surrogateescape")),
+                _NONE if state is None else pack(len(state)),
+                b"" if state is None else state,
+            )
+        )
+    ).digest()
+
+
 def global_link(previous: bytes, stream_hash: bytes) -> bytes:
     """The event's global hash, given the log's previous global hash."""
     return hashlib.sha256(_GLOBAL_TAG + previous + stream_hash).digest()
@@ -129,29 +157,12 @@ def link(
     """
     heads = dict(previous_stream)
     out: list[ChainRow] = []
-    append, sha256, pack, head = out.append, hashlib.sha256, _U64.pack, previous_global
-    for row in rows:  # stream_link and global_link, inlined: this runs for every event saved
-        oid, topic, state = row.originator_id, row.topic, row.state
-        oid_bytes = oid.encode("utf-8", "surrogateescape")
-        topic_bytes = _NONE if topic is None else _field(topic.encode("utf-8", "surrogateescape"))
-        stream_hash = sha256(
-            b"".join(
-                (
-                    _STREAM_TAG,
-                    heads.get(oid, GENESIS),
-                    pack(row.position),
-                    pack(len(oid_bytes)),
-                    oid_bytes,
-                    pack(row.originator_version),
-                    topic_bytes,
-                    _NONE if state is None else pack(len(state)),
-                    b"" if state is None else state,
-                )
-            )
-        ).digest()
+    append, sha256, head = out.append, hashlib.sha256, previous_global
+    for position, oid, version, topic, state in rows:
+        stream_hash = stream_digest(heads.get(oid, GENESIS), position, oid, version, topic, state)
         heads[oid] = stream_hash
         head = sha256(_GLOBAL_TAG + head + stream_hash).digest()
-        append(ChainRow(row.position, oid, row.originator_version, stream_hash, head))
+        append(ChainRow(position, oid, version, stream_hash, head))
     return out
 
 

@@ -6,13 +6,18 @@ not run (bad option, missing key, unreachable store).
 
 from __future__ import annotations
 
+import functools
 import os
+import sqlite3
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, ParamSpec
 
 import click
+import psycopg
+from eventsourcing.persistence import PersistenceError
 
 from lianxin.config import ConfigError, Settings
 from lianxin.integrity.checkpoints import (
@@ -35,6 +40,22 @@ class CannotRun(click.ClickException):
     """The command could not do its work at all (exit 2, unlike a broken chain's 1)."""
 
     exit_code = 2
+
+
+P = ParamSpec("P")
+
+
+def _store_errors(command: Callable[P, None]) -> Callable[P, None]:
+    """The store failing (unreachable, full, locked) is a clear message, not a traceback."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        try:
+            command(*args, **kwargs)
+        except (psycopg.Error, sqlite3.Error, PersistenceError) as e:
+            raise CannotRun(f"the store failed: {str(e).strip()}") from None
+
+    return run
 
 
 def _database() -> DatabaseUrl:
@@ -64,6 +85,7 @@ def _key(key_file: Path | None) -> bytes:
 )
 @click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), help=_KEY_HELP)
 @click.option("--progress/--no-progress", default=True, show_default=True)
+@_store_errors
 def verify_command(
     stream: str | None, checkpoints: Path | None, key_file: Path | None, progress: bool
 ) -> None:
@@ -123,6 +145,7 @@ def verify_command(
     metavar="SECONDS",
     help="Keep taking one every SECONDS until interrupted (default: take one and exit).",
 )
+@_store_errors
 def checkpoint_command(path: Path, key_file: Path | None, every: float | None) -> None:
     """Append a signed checkpoint of the chain's head to a file kept outside the database.
 
@@ -151,9 +174,10 @@ def checkpoint_command(path: Path, key_file: Path | None, every: float | None) -
 @click.command("export")
 @click.argument("target", default="-", metavar="[FILE|-]")
 @click.option("--progress/--no-progress", default=True, show_default=True)
+@_store_errors
 def export_command(target: str, progress: bool) -> None:
     """Write every event with its hashes as JSON Lines (to FILE, or standard output)."""
-    from lianxin.integrity.export import export_log
+    from lianxin.integrity.export import ExportError, export_log
 
     url = _database()
     try:
@@ -162,7 +186,7 @@ def export_command(target: str, progress: bool) -> None:
         else:
             with Path(target).open("w", encoding="utf-8") as out:
                 report = export_log(url, out, progress=progress)
-    except (StoreUnavailable, StorageConfigError) as e:
+    except (StoreUnavailable, StorageConfigError, ExportError) as e:
         raise CannotRun(str(e)) from None
     click.echo(str(report), err=True)
 
@@ -170,6 +194,7 @@ def export_command(target: str, progress: bool) -> None:
 @click.command("import")
 @click.argument("source", metavar="FILE|-")
 @click.option("--progress/--no-progress", default=True, show_default=True)
+@_store_errors
 def import_command(source: str, progress: bool) -> None:
     """Load an export into an EMPTY store, keeping positions, and verify every hash.
 

@@ -42,6 +42,10 @@ from lianxin.storage import DatabaseUrl, connect
 _BATCH = 2000
 
 
+class ExportError(ValueError):
+    """The store holds something an export cannot represent (the message says what)."""
+
+
 class ImportRefused(ValueError):
     """The file cannot be imported (the message names the line and the problem)."""
 
@@ -114,9 +118,17 @@ def export_log(source: Source, out: IO[str], *, progress: bool = False) -> Expor
             for position, oid, version, topic, state, stream_hash, global_hash in reader.stream(
                 sql
             ):
-                row = StoredRow(
-                    int(position), originator_text(oid), int(version), topic, as_state(state)
-                )
+                try:
+                    row = StoredRow(
+                        int(position), originator_text(oid), int(version), topic, as_state(state)
+                    )
+                    if row.topic is not None and not isinstance(row.topic, str):
+                        raise TypeError("topic")
+                except (TypeError, ValueError) as e:
+                    raise ExportError(
+                        f"the event at position {position} holds values of the wrong type "
+                        f"({e}): run lianxin verify"
+                    ) from None
                 if stream_hash is None:
                     unchained += 1
                 line = event_object(

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import struct
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,11 +28,13 @@ from tqdm import tqdm
 
 from lianxin.integrity.chain import (
     GENESIS,
+    ChainTable,
     StoredRow,
     as_bytes,
     as_state,
     global_link,
     originator_text,
+    stream_digest,
     stream_link,
 )
 from lianxin.integrity.checkpoints import CheckpointEntry, iter_checkpoints
@@ -152,13 +156,24 @@ class _StreamWalk:
 
     def step(self, row: tuple[Any, ...]) -> None:
         position, oid, version, topic, state, chain_position, chain_hash = row
-        event = StoredRow(int(position), originator_text(oid), int(version), topic, as_state(state))
-        if event.originator_id != self.stream:
-            self.stream, self.previous = event.originator_id, GENESIS
+        if originator_text(oid) != self.stream:
+            self.stream, self.previous = originator_text(oid), GENESIS
             self.streams += 1
         self.events += 1
+        try:
+            event = StoredRow(int(position), originator_text(oid), version, topic, as_state(state))
+            expected = stream_link(self.previous, event)
+        except (AttributeError, TypeError, ValueError, struct.error):  # SQLite stores any type
+            self.problems.add(
+                BrokenLink(
+                    "stream",
+                    "the stored event holds values of the wrong type",
+                    int(position),
+                    originator_text(oid),
+                )
+            )
+            return
         self.head_version = event.originator_version
-        expected = stream_link(self.previous, event)
 
         def broken(reason: str) -> None:
             self.problems.add(
@@ -262,14 +277,14 @@ def verify_log(
     if checkpoints is not None and key is None:
         raise ValueError("checking checkpoints needs their key")
     problems = _Problems()
-    walk = _StreamWalk(problems)
     with reading(source) as reader:
         total = int(reader.fetchone(f"SELECT count(*) FROM {reader.events_table}")[0])
+        walk = _LogWalk(reader, problems)
         with _bar(total, "streams", progress) as bar:
-            for row in reader.stream(_stream_sql(reader)):
-                walk.step(row)
-                bar.update()
-        for row in reader.stream(_orphans_sql(reader)):
+            for page in _pages(reader.stream(_events_sql(reader))):
+                walk.page(page)
+                bar.update(len(page))
+        for row in reader.stream(_removed_sql(reader)):
             problems.add(_orphan(row))
         rows = int(reader.fetchone(f"SELECT count(*) FROM {reader.chain_table}")[0])
         entries = (
@@ -291,6 +306,110 @@ def verify_log(
     )
 
 
+#: Streams whose last link the log walk keeps in memory (the rest are looked up again).
+STREAM_CACHE = 200_000
+_PAGE = 5000
+
+
+def _pages(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+    while page := list(itertools.islice(rows, _PAGE)):
+        yield page
+
+
+def _events_sql(reader: Reader) -> str:
+    e, c, pos = reader.events_table, reader.chain_table, reader.position
+    return (
+        f"SELECT e.{pos}, e.originator_id, e.originator_version, e.topic, e.state,"
+        " c.position, c.originator_id, c.originator_version, c.stream_hash"
+        f" FROM {e} e LEFT JOIN {c} c ON c.position = e.{pos} ORDER BY e.{pos}"
+    )
+
+
+def _removed_sql(reader: Reader) -> str:
+    e, c, pos = reader.events_table, reader.chain_table, reader.position
+    return (
+        f"SELECT c.position, c.originator_id, c.originator_version FROM {c} c"
+        f" WHERE NOT EXISTS (SELECT 1 FROM {e} e WHERE e.{pos} = c.position) ORDER BY c.position"
+    )
+
+
+class _LogWalk:
+    """Walks the events in position order beside the chain rows at their positions, checking
+    each stream link against the stream's previous stored link: kept for the most recently
+    seen streams, looked up (a page at a time) for the others. Memory stays bounded."""
+
+    def __init__(self, reader: Reader, problems: _Problems) -> None:
+        self.table = ChainTable(reader.kind, reader.chain_table)
+        self.reader = reader
+        self.problems = problems
+        self.heads: OrderedDict[str, bytes] = OrderedDict()
+        self.events = 0
+        self.streams = 0
+
+    def _previous(self, page: list[tuple[Any, ...]], oids: list[str]) -> dict[str, bytes]:
+        """The previous stored link of the page's streams that are not in memory."""
+        heads = self.heads
+        wanted = [
+            (oid, row[2])
+            for oid, row in zip(oids, page, strict=True)
+            if oid not in heads and isinstance(row[2], int)  # (else reported as mistyped)
+        ]
+        if not wanted:
+            return {}
+        cursor = self.reader.raw.cursor()
+        try:
+            self.table.ask_heads(cursor, wanted)
+            return self.table.read_heads(cursor)[1]
+        finally:
+            cursor.close()
+
+    def page(self, page: list[tuple[Any, ...]]) -> None:
+        oids = [originator_text(row[1]) for row in page]
+        heads, looked_up = self.heads, self._previous(page, oids)
+        for oid, row in zip(oids, page, strict=True):
+            pos, oid_value, version, topic, state, c_pos, c_oid, c_version, c_hash = row
+            previous = heads.get(oid)
+            if previous is None:
+                previous = looked_up.pop(oid, None)
+                if previous is None:
+                    previous = GENESIS
+                    self.streams += 1
+            else:
+                heads.move_to_end(oid)
+            try:
+                expected = stream_digest(previous, pos, oid, version, topic, as_state(state))
+            except (AttributeError, TypeError, ValueError, struct.error):  # SQLite stores any type
+                self.problems.add(
+                    BrokenLink(
+                        "stream", "the stored event holds values of the wrong type", pos, oid
+                    )
+                )
+                self.events += 1
+                continue
+            self.events += 1
+            reason = None
+            link = expected
+            if c_pos is None:
+                reason = "the event has no chain row (inserted outside the application?)"
+            elif c_oid != oid_value or c_version != version:
+                reason = (
+                    f"the chain row at this position is for stream {originator_text(c_oid)} "
+                    f"version {c_version}: the event was moved or replaced"
+                )
+            else:
+                link = as_bytes(c_hash)
+                if link != expected:
+                    reason = (
+                        "the stored event does not match its stream hash (changed, or an earlier "
+                        "event of the stream was removed or reordered)"
+                    )
+            if reason is not None:
+                self.problems.add(BrokenLink("stream", reason, int(pos), oid, int(version)))
+            heads[oid] = link
+            if len(heads) > STREAM_CACHE:
+                heads.popitem(last=False)
+
+
 def _bar(total: int, desc: str, progress: bool) -> tqdm[Any]:
     return tqdm(total=total, desc=desc, unit="event", disable=None if progress else True)
 
@@ -300,13 +419,17 @@ def _global_pass(
 ) -> tuple[int | None, bytes, int]:
     pending = _Checkpoints(entries, problems)
     previous, count, position = GENESIS, 0, None
-    for pos, oid, version, stream_hash, global_hash in reader.stream(
-        "SELECT position, originator_id, originator_version, stream_hash, global_hash"
-        f" FROM {reader.chain_table} ORDER BY position"
+    for pos, stream_hash, global_hash in reader.stream(
+        f"SELECT position, stream_hash, global_hash FROM {reader.chain_table} ORDER BY position"
     ):
         position, count = int(pos), count + 1
         stored = as_bytes(global_hash)
         if stored != global_link(previous, as_bytes(stream_hash)):
+            oid, version = reader.fetchone(
+                "SELECT originator_id, originator_version FROM"
+                f" {reader.chain_table} WHERE position = {reader.p}",
+                (position,),
+            )
             problems.add(
                 BrokenLink(
                     "global",

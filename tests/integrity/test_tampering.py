@@ -164,6 +164,18 @@ def change_topic(s: Store, rng: random.Random, p: int) -> int:
     return p
 
 
+def retype_a_field(s: Store, rng: random.Random, p: int) -> int:
+    """SQLite stores any type in any column; PostgreSQL at least lets a state be NULL."""
+    if s.kind == "sqlite":
+        column, value = rng.choice(
+            [("state", 42), ("topic", b"\xff"), ("originator_version", "x"), ("state", None)]
+        )
+    else:
+        column, value = rng.choice([("state", None), ("topic", None)])
+    s.run(f"UPDATE {s.events} SET {column} = ? WHERE {s.pos} = ?", (value, p))
+    return p
+
+
 def change_version(s: Store, rng: random.Random, p: int) -> int:
     bump = rng.randrange(1000, 2000)
     s.run(
@@ -277,6 +289,7 @@ def truncate_tail(s: Store, rng: random.Random, p: int) -> int:
 TAMPERINGS: list[Tamper] = [
     flip_state_byte,
     change_topic,
+    retype_a_field,
     change_version,
     move_to_another_stream,
     delete_event,
