@@ -1,15 +1,19 @@
 """Verifying the chain: every stream's links, the global log's links, and the checkpoints.
 
-Two streaming passes over one read snapshot, in bounded memory whatever the log's size:
+``verify_log`` reads one snapshot of the store, streaming, in bounded memory whatever the
+log's size:
 
-1. streams: every event in (stream, version) order beside its chain row; each stream hash must
-   be the hash of the stored event on the previous link; every chain row must have its event;
-2. the global log: every chain row in position order; each global hash must link the previous
-   one to the row's stream hash; each checkpoint must find the same global hash and the same
-   number of rows at its position.
+1. the events in position order beside the chain row at each position: the row must be the
+   event's, and its stream hash must be the hash of the stored event on the stream's previous
+   stored link (kept for the most recently seen streams, looked up a page at a time for the
+   others); a chain row whose event is gone is reported too;
+2. the chain rows in position order: each global hash must link the previous one to the row's
+   stream hash; each checkpoint must find the same global hash and the same number of rows at
+   its position.
 
 Every link is checked against the stored previous link, so one tampering shows where it was
-made, not as a cascade down the rest of the log.
+made, not as a cascade down the rest of the log. ``verify_stream`` walks one stream in version
+order through its index.
 """
 
 from __future__ import annotations
@@ -247,6 +251,8 @@ def verify_stream(source: Source, originator_id: UUID | str) -> StreamIntegrity:
     walk = _StreamWalk(problems)
     with reading(source) as reader:
         key = _stream_key(reader, originator_id)
+        if reader.kind == "postgres" and not isinstance(key, UUID):
+            return StreamIntegrity(str(key), events=0, head_version=None, head_hash=None)
         for row in reader.stream(
             _stream_sql(reader, f"WHERE e.originator_id = {reader.p}"), (key,)
         ):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import uuid
 
 from domain.application import Lianxin
 from domain.working_days import DeadlineRules, WorkingCalendar
@@ -93,6 +94,10 @@ def test_every_save_is_chained_one_event_or_many(app: Lianxin, store_url: Databa
     assert result.streams == 5 + 12 + 1
     stream = verify_stream(store_url, counter.id)
     assert (stream.ok, stream.events, stream.head_version) == (True, 41, 41)
+    assert verify_stream(store_url, str(counter.id)) == stream  # by its text too
+    for unknown in (uuid.uuid4(), "not-a-stream"):
+        nothing = verify_stream(store_url, unknown)
+        assert (nothing.ok, nothing.events, nothing.head_hash) == (True, 0, None)
 
 
 def test_concurrent_writers_keep_one_chain(store_url: DatabaseUrl, clock: FixedClock) -> None:
