@@ -1,18 +1,13 @@
 """The Issue's vocabulary: its states, tiers, channels, categories, outcomes, ratings and flags,
-each with its Chinese label, and the table of which command each state allows (DOMAIN.md)."""
+each with its Chinese label (DOMAIN.md), and how a command's input is read as one of them."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from datetime import date, datetime
 from enum import StrEnum
-from types import MappingProxyType
 from typing import TypeVar
 
-from domain.common import Role, ValidationError, business_date
-
-# --- Vocabulary ---------------------------------------------------------------------------------
+from domain.common import ValidationError
 
 
 class IssueState(StrEnum):
@@ -215,58 +210,6 @@ class Flag(StrEnum):
 
 _FLAG_LABELS = {Flag.GREEN: "绿旗", Flag.RED: "红旗", Flag.BLACK: "黑旗"}
 
-#: A rating with which an issue may be closed (满意, 基本满意).
-CLOSABLE_RATINGS = frozenset({Rating.SATISFIED, Rating.BASICALLY_SATISFIED})
-#: Most co-handling departments on one dispatch.
-MAX_CO_DEPARTMENTS = 20
-#: Most working days one extension request may ask for.
-MAX_EXTENSION_DAYS = 60
-#: Roles that act for the dispatch office: they rule on returns, extensions and disputes, and
-#: close an issue the enterprise never rated.
-DISPATCH_OFFICE_ROLES = frozenset({Role.DISPATCHER, Role.LEADER, Role.ADMIN, Role.SYSTEM})
-
-_S = IssueState
-#: States in which the issue is still someone's to handle (the open ledger).
-OPEN_STATES = frozenset(
-    {_S.REPORTED, _S.DISPATCHED, _S.IN_PROGRESS, _S.RETURN_REQUESTED, _S.PAUSED, _S.REOPENED}
-)
-
-#: Which states allow which command; anything else is an InvalidTransition. Conditions inside an
-#: allowed state (a pending extension, a rating to dispute, the feedback window...) are checked by
-#: the command and refused as ValidationError or Forbidden.
-ALLOWED_STATES: Mapping[str, frozenset[IssueState]] = MappingProxyType(
-    {
-        # Before anyone holds it: the dispatch office sorts it, or it is solved where raised.
-        "classify": frozenset({_S.REPORTED}),
-        "resolve_on_spot": frozenset({_S.REPORTED}),
-        "dispatch": frozenset({_S.REPORTED}),  # also the re-dispatch after an upheld return
-        # The department: takes it (again after a reopen) or says it is not its business.
-        "accept": frozenset({_S.DISPATCHED, _S.REOPENED}),
-        "request_return": frozenset({_S.DISPATCHED, _S.IN_PROGRESS}),
-        "rule_return": frozenset({_S.RETURN_REQUESTED}),  # a pending return is ruled first
-        "transfer": frozenset({_S.DISPATCHED, _S.IN_PROGRESS, _S.REOPENED}),
-        "escalate": frozenset({_S.DISPATCHED, _S.IN_PROGRESS, _S.REOPENED}),  # before: classify
-        # The clock, only once accepted.
-        "pause": frozenset({_S.IN_PROGRESS}),
-        "resume": frozenset({_S.PAUSED}),
-        "request_extension": frozenset({_S.IN_PROGRESS}),
-        "rule_extension": frozenset({_S.IN_PROGRESS, _S.PAUSED}),
-        "report_progress": frozenset({_S.IN_PROGRESS, _S.PAUSED}),
-        "supervise": OPEN_STATES,
-        # The verdict.
-        "resolve": frozenset({_S.IN_PROGRESS}),
-        "rate": frozenset({_S.RESOLVED}),
-        "dispute_rating": frozenset({_S.RESOLVED}),
-        "rule_dispute": frozenset({_S.RESOLVED}),
-        "reopen": frozenset({_S.RESOLVED, _S.CLOSED}),  # closed: follow-up visit or inspector
-        "close": frozenset({_S.RESOLVED}),
-        # Leaving the ledger early; a resolved issue awaits its rating instead (no withdrawal
-        # that could hide a dissatisfied verdict).
-        "withdraw": OPEN_STATES,
-        "merge_into": OPEN_STATES,
-    }
-)
-
 REGION_CODE_PATTERN = re.compile(r"\d{6}(\d{3})?")
 E = TypeVar("E", bound=StrEnum)
 
@@ -280,33 +223,3 @@ def parse_choice(field: str, kind: type[E], value: object) -> E:
             pass
     choices = ", ".join(member.value for member in kind)
     raise ValidationError(field, "one_of", f"must be one of: {choices}")
-
-
-def flag_of(
-    state: IssueState | str,
-    *,
-    rating: Rating | str | None,
-    deadline: date | None,
-    at: datetime,
-    paused_since: datetime | None = None,
-) -> Flag | None:
-    """The flag an issue carries at ``at`` (DOMAIN.md, Rules: Flags).
-
-    Black: past its deadline while open, or rated dissatisfied. Red: rated satisfied or basically
-    satisfied. Green: otherwise (in hand within its deadline; resolved and awaiting a rating).
-    None: withdrawn or merged. A paused issue's clock stands still, so it is judged at the moment
-    it was paused. A deadline ends at 24:00 Beijing time of its day.
-    """
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError(f"{at.isoformat()} must carry a timezone (e.g. +08:00)")
-    if state in (IssueState.WITHDRAWN, IssueState.MERGED):
-        return None
-    if rating == Rating.DISSATISFIED:
-        return Flag.BLACK
-    if rating in CLOSABLE_RATINGS:
-        return Flag.RED
-    if state in OPEN_STATES and deadline is not None:
-        moment = paused_since if state == IssueState.PAUSED and paused_since is not None else at
-        if business_date(moment) > deadline:
-            return Flag.BLACK
-    return Flag.GREEN
