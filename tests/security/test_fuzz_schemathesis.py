@@ -98,3 +98,8 @@ def test_schemathesis(fuzz_api: LiveApi, label: str, mode: GenerationMode) -> No
         )
 
     fuzz()
+
+
+def test_report() -> None:
+    """(Last in the module: the figures of the run, for RELIABILITY.md.)"""
+    print(f"\nschemathesis: {STATS}")
