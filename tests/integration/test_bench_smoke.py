@@ -13,6 +13,8 @@ from tests.conftest import require_postgres
 
 
 @pytest.mark.postgres
+# About a minute on a quiet machine; several times that when the machine is shared and loaded.
+@pytest.mark.timeout(900)
 def test_every_benchmark_runs_at_a_tiny_scale_and_reports(tmp_path: Path) -> None:
     require_postgres()
     report = tmp_path / "BENCHMARKS.md"
