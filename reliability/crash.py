@@ -95,6 +95,11 @@ class CrashReport:
                 k: stats([r.caught_up_seconds for r in self.recoveries if r.fault == k])
                 for k in kinds
             },
+            "postgres_down_seconds": {
+                k: stats([r.down_seconds for r in self.recoveries if r.fault == k])
+                for k in kinds
+                if k.startswith("pg:")
+            },
             "commands": self.commands,
             "failed_attempts_retried": self.failed_attempts,
             "failure_kinds": self.failure_kinds,
