@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -154,10 +155,32 @@ def require_aware(field: str, value: datetime, *, now: datetime) -> datetime:
     return value
 
 
+#: What no recorded text may carry: C0 controls but tab, LF and CR; DEL; lone UTF-16 surrogates
+#: (PostgreSQL's text cannot hold NUL; none of them has a place in a record).
+FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` may not be recorded (naming the first bad character), or None."""
+    found = FORBIDDEN_CHARACTERS.search(text)
+    if found is None:
+        return None
+    code = ord(found.group(0))
+    kind = "a lone surrogate" if 0xD800 <= code <= 0xDFFF else "a control character"
+    return (
+        f"text may not contain {kind} (U+{code:04X}); of the control characters only tab, "
+        "line feed and carriage return are allowed"
+    )
+
+
 def require_text(field: str, value: str, *, max_length: int = MAX_SHORT_TEXT) -> str:
-    """Free text must not be blank and must fit its field; surrounding space is dropped."""
+    """Free text must not be blank, must fit its field and must carry no control character
+    (see :data:`FORBIDDEN_CHARACTERS`); surrounding space is dropped."""
     if not isinstance(value, str):
         raise ValidationError(field, "text", "must be text")
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValidationError(field, "characters", problem)
     text = value.strip()
     if not text:
         raise ValidationError(field, "not_empty", "must not be empty")

@@ -28,7 +28,7 @@ from graphql_api.authorization import Rule, Scope, guard, rule
 from graphql_api.context import Context, Info, Position
 from graphql_api.errors import ClientError
 from graphql_api.issues import visible_issue
-from graphql_api.relay import from_global_id, uuid_of
+from graphql_api.relay import from_global_id, shown, uuid_of
 from lianxin.integrity.chain import as_bytes, originator_text
 from lianxin.integrity.source import Reader, reading
 from lianxin.integrity.verify import BrokenLink, verify_stream
@@ -254,7 +254,7 @@ def _stream_uuid(stream_id: str) -> UUID:
         return UUID(key)
     except (ClientError, ValueError):
         raise ClientError(
-            f"not a stream id: {stream_id!r} (a UUID or a node's global id)", field="streamId"
+            f"not a stream id: {shown(stream_id)} (a UUID or a node's global id)", field="streamId"
         ) from None
 
 

@@ -19,7 +19,6 @@ request is refused before execution, naming the variable's path, with code ``BAD
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +43,8 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+
+from domain.common import text_problem
 
 
 class LimitsConfigError(ValueError):
@@ -250,22 +251,7 @@ def alias_rule(max_aliases: int) -> type[ASTValidationRule]:
 
 # --- Text --------------------------------------------------------------------------------------
 
-#: What no text may carry: C0 controls but tab, LF and CR; DEL; lone UTF-16 surrogates.
-FORBIDDEN_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 BAD_USER_INPUT = "BAD_USER_INPUT"
-
-
-def text_problem(text: str) -> str | None:
-    """Why ``text`` is refused (naming the first bad character), or None."""
-    found = FORBIDDEN_CHARACTERS.search(text)
-    if found is None:
-        return None
-    code = ord(found.group(0))
-    kind = "a lone surrogate" if 0xD800 <= code <= 0xDFFF else "a control character"
-    return (
-        f"text may not contain {kind} (U+{code:04X}); of the control characters only tab, "
-        "line feed and carriage return are allowed"
-    )
 
 
 def variable_problem(variables: Mapping[str, Any] | None) -> str | None:

@@ -60,15 +60,23 @@ def to_global_id(type_name: str, key: UUID | str) -> str:
     return base64.b64encode(f"{type_name}:{key}".encode()).decode("ascii")
 
 
+def shown(value: str, limit: int = 60) -> str:
+    """``value`` quoted for an error message, cut short when long (errors never echo a whole
+    oversized input back)."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}… ({len(value)} characters)"
+
+
 def from_global_id(global_id: str) -> tuple[str, str]:
     """``(type name, key)`` of a global id; :class:`ClientError` if it is not one."""
     try:
         text = base64.b64decode(global_id.encode("ascii"), validate=True).decode()
     except (binascii.Error, UnicodeError, ValueError):
-        raise ClientError(f"{global_id!r} is not a valid id") from None
+        raise ClientError(f"{shown(global_id)} is not a valid id") from None
     type_name, sep, key = text.partition(":")
     if not sep or not type_name or not key:
-        raise ClientError(f"{global_id!r} is not a valid id")
+        raise ClientError(f"{shown(global_id)} is not a valid id")
     return type_name, key
 
 
@@ -76,11 +84,11 @@ def uuid_of(global_id: str, expected_type: str) -> UUID:
     """The UUID in a global id of ``expected_type`` (for arguments such as ``issueId``)."""
     type_name, key = from_global_id(global_id)
     if type_name != expected_type:
-        raise ClientError(f"{global_id!r} is not an id of type {expected_type}")
+        raise ClientError(f"{shown(global_id)} is not an id of type {expected_type}")
     try:
         return UUID(key)
     except ValueError:
-        raise ClientError(f"{global_id!r} is not a valid id") from None
+        raise ClientError(f"{shown(global_id)} is not a valid id") from None
 
 
 def _global_id(root: Node) -> strawberry.ID:

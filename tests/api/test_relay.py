@@ -199,3 +199,15 @@ def test_a_field_defined_by_two_features_is_refused() -> None:
         ValueError, match=r"Query\.viewer is defined by both CoreQuery and CoreQuery"
     ):
         build_schema(Limits(), introspection=False, features=(*FEATURES, twin))
+
+
+def test_an_oversized_id_is_not_echoed_back_whole() -> None:
+    from graphql_api.errors import ClientError
+    from graphql_api.relay import from_global_id
+
+    huge = "x" * 200_000
+    with pytest.raises(ClientError) as refused:
+        from_global_id(huge)
+    message = str(refused.value)
+    assert len(message) < 200
+    assert "200000 characters" in message
