@@ -25,8 +25,10 @@ import hashlib
 import json
 import struct
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol, cast
 from uuid import UUID
+
+import psycopg
 
 #: The chain's table (beside the events table, in the same schema).
 CHAIN_TABLE = "lianxin_event_chain"
@@ -232,9 +234,19 @@ class ChainTable:
             " global_hash) VALUES (%s, %s::uuid, %s, %s, %s)"
         )
 
+    def _execute(self, cur: RawCursor, sql: str, params: Sequence[Any] = ()) -> None:
+        if self.kind == "sqlite":
+            cur.execute(sql, params)
+            return
+        # Never a prepared statement on PostgreSQL: in the recorder these run in a pipeline
+        # batch after the events' INSERT; when that INSERT fails the server skips them, and a
+        # statement psycopg believed it had just prepared there would be missing from then on
+        # ("prepared statement _pg3_N does not exist" on every later save on that connection).
+        cast("psycopg.Cursor[Any]", cur).execute(sql, params, prepare=False)
+
     def head(self, cur: RawCursor) -> tuple[int, bytes] | None:
         """The last chain row's position and global hash (None for an empty chain)."""
-        cur.execute(self._head)
+        self._execute(cur, self._head)
         row = cur.fetchone()
         return None if row is None else (int(row[0]), as_bytes(row[1]))
 
@@ -245,12 +257,12 @@ class ChainTable:
         for originator_id, version in rows:
             firsts.setdefault(originator_id, version)
         if self.kind == "sqlite":
-            cur.execute(self._heads, (json.dumps(list(firsts.items())),))
+            self._execute(cur, self._heads, (json.dumps(list(firsts.items())),))
         elif len(firsts) == 1:
             ((originator_id, version),) = firsts.items()
-            cur.execute(self._heads_one, (originator_id, originator_id, version))
+            self._execute(cur, self._heads_one, (originator_id, originator_id, version))
         else:
-            cur.execute(self._heads, (list(firsts), list(firsts.values())))
+            self._execute(cur, self._heads, (list(firsts), list(firsts.values())))
 
     def read_heads(self, cur: RawCursor) -> tuple[tuple[int, bytes] | None, dict[str, bytes]]:
         """The chain's head (None for an empty chain), and for each stream the stream hash of
@@ -271,10 +283,10 @@ class ChainTable:
             cur.executemany(self._insert, rows)
             return
         if len(rows) == 1:
-            cur.execute(self._insert_one, rows[0])
+            self._execute(cur, self._insert_one, rows[0])
             return
         columns = list(zip(*rows, strict=True))
-        cur.execute(self._insert, [list(c) for c in columns])
+        self._execute(cur, self._insert, [list(c) for c in columns])
 
     def append(self, cur: RawCursor, rows: Sequence[StoredRow]) -> list[ChainRow]:
         """Chain newly stored events (in position order, after every chained one) and insert

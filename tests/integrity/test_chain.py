@@ -8,6 +8,9 @@ import sys
 import threading
 import uuid
 
+import pytest
+from eventsourcing.persistence import IntegrityError
+
 from domain.application import Lianxin
 from domain.working_days import DeadlineRules, WorkingCalendar
 from lianxin.bootstrap import build_application
@@ -176,3 +179,38 @@ def test_migrate_chains_the_events_of_a_store_from_before_the_chain(
     assert result.first_broken is not None
     assert result.first_broken.position == 21
     assert "no chain row" in result.first_broken.reason
+
+
+def test_a_refused_save_leaves_the_connection_usable(
+    store_url: DatabaseUrl, clock: FixedClock
+) -> None:
+    """A save refused by a concurrent one (same aggregate version) aborts its transaction
+    half-way; the chain's statements must not leave the connection broken (psycopg prepares a
+    statement after a few runs: one skipped inside an aborted batch must not be cached)."""
+    migrate(store_url)
+    env = store_url.eventsourcing_env()
+    env |= {"POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "0"}  # one connection reused
+    events = 0
+    for runs_before in range(1, 9):  # around psycopg's prepare threshold (5)
+        app = Lianxin(env, clock=clock, calendar=WorkingCalendar(), rules=DeadlineRules())
+        try:
+            counter = Counter(label="contended")
+            app.save(counter)
+            for n in range(runs_before - 1):
+                counter.tick(n)
+                app.save(counter)
+            stale: Counter = app.repository.get(counter.id)
+            stale.tick(-1)
+            counter.tick(0)
+            app.save(counter)
+            with pytest.raises(IntegrityError):
+                app.save(stale)  # refused: its version was taken meanwhile
+            for n in range(3):
+                counter.tick(n)
+                app.save(counter)
+            events += runs_before + 1 + 3
+        finally:
+            app.close()
+    result = verify_log(store_url)
+    assert result.ok, result
+    assert result.events == events
