@@ -7,7 +7,9 @@ not run (bad option, missing key, unreachable store).
 from __future__ import annotations
 
 import functools
+import logging
 import os
+import signal
 import sqlite3
 import sys
 import threading
@@ -111,7 +113,9 @@ def verify_command(
         key: bytes | None = None
         if checkpoints is not None:
             if not checkpoints.is_file():
-                raise CannotRun(f"no checkpoints file at {checkpoints}")
+                raise CannotRun(
+                    f"no checkpoints file at {checkpoints} (none taken yet, or removed)"
+                )
             key = _key(key_file)
         log = verify_log(url, checkpoints=checkpoints, key=key, progress=progress)
     except (StoreUnavailable, StorageConfigError) as e:
@@ -156,7 +160,9 @@ def checkpoint_command(path: Path, key_file: Path | None, every: float | None) -
     url = _database()
     config = CheckpointConfig(path=path, key=_key(key_file), interval=every or 1.0)
     if every is not None:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
         stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
         try:
             checkpoint_forever(url, config, stop)
         except KeyboardInterrupt:
