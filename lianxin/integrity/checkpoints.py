@@ -230,7 +230,7 @@ def _extends(reader: Reader, last: Checkpoint) -> tuple[int, bytes, int]:
     if row is None:
         raise CheckpointError(
             f"the chain has no row at the last checkpoint's position {last.position}: "
-            "events were removed; run lianxin verify"
+            "events were removed (or the file is another store's); run lianxin verify"
         )
     if as_bytes(row[0]).hex() != last.global_hash:
         raise CheckpointError(
