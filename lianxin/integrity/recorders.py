@@ -10,6 +10,8 @@ and so in the same transaction: both commit, or neither does.
   inserting, so one save at a time reads the chain's head and appends to it. The chain rows are
   written once the library has fetched the new notification ids (its
   ``_fetch_ids_after_insert_events`` hook), still inside its transaction.
+
+If the chain cannot be written, the save fails and nothing of it is recorded.
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+import psycopg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore, PostgresFactory
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteFactory
-from psycopg import Cursor
+from psycopg import Connection, Cursor
 from psycopg.rows import DictRow, tuple_row
 
 from lianxin.integrity.chain import CHAIN_TABLE, ChainError, ChainTable, StoredRow
@@ -86,20 +89,37 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
     ) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         cur: Cursor[tuple[Any, ...]] | None = self._asked.__dict__.pop("cursor", None)
-        if cur is None:
-            raise ChainError("the chain's heads were not asked for before the insert")
-        with cur:
-            if ids:
-                self.chain.append_asked(cur, _rows(ids, stored_events))
+        try:
+            if cur is None:
+                raise ChainError("the chain's heads were not asked for before the insert")
+            with cur:
+                if ids:
+                    self.chain.append_asked(cur, _rows(ids, stored_events))
+        except Exception:
+            # The library catches errors raised here and leaves its transaction block normally,
+            # trusting the server to have aborted the transaction (as it has after a failed
+            # statement). A failure on this side must abort it too, or the events would commit
+            # without their chain rows.
+            _abort_transaction(curs.connection)
+            raise
         return ids
+
+
+def _abort_transaction(conn: Connection[Any]) -> None:
+    """Make the server abort the current transaction (its COMMIT then rolls back)."""
+    try:
+        conn.execute(
+            "DO $abort$ BEGIN RAISE EXCEPTION 'lianxin: the event chain was not written: "
+            "the save is undone'; END $abort$",
+            prepare=False,
+        )
+        with conn.pipeline():
+            pass  # a nested pipeline block syncs at its end: the error arrives now
+    except psycopg.Error:
+        pass  # expected: the transaction is now aborted
 
 
 class ChainedPostgresFactory(PostgresFactory):
     """``PERSISTENCE_MODULE`` for PostgreSQL with a chained event log."""
 
     application_recorder_class = ChainedPostgresApplicationRecorder
-
-
-#: The ``PERSISTENCE_MODULE`` topics ``lianxin.storage`` uses.
-SQLITE_FACTORY_TOPIC = f"{__name__}:{ChainedSQLiteFactory.__qualname__}"
-POSTGRES_FACTORY_TOPIC = f"{__name__}:{ChainedPostgresFactory.__qualname__}"

@@ -16,7 +16,9 @@ from domain.working_days import DeadlineRules, WorkingCalendar
 from lianxin.bootstrap import build_application
 from lianxin.config import Settings
 from lianxin.integrity.chain import (
+    CHAIN_TABLE,
     GENESIS,
+    ChainError,
     StoredRow,
     event_bytes,
     global_link,
@@ -25,7 +27,7 @@ from lianxin.integrity.chain import (
 )
 from lianxin.integrity.verify import verify_log, verify_stream
 from lianxin.migrate import migrate
-from lianxin.storage import DatabaseUrl
+from lianxin.storage import DatabaseUrl, connect
 from tests.conftest import FixedClock
 from tests.projections.machinery_sample import Counter
 
@@ -214,3 +216,22 @@ def test_a_refused_save_leaves_the_connection_usable(
     result = verify_log(store_url)
     assert result.ok, result
     assert result.events == events
+
+
+def test_a_save_whose_chain_cannot_be_written_records_nothing(
+    app: Lianxin, store_url: DatabaseUrl
+) -> None:
+    record_counters(app, 1, 1)
+    head = app.head()
+    conn = connect(store_url)
+    try:  # a chain row squats on the next position
+        conn.execute(
+            f"INSERT INTO {CHAIN_TABLE} (position, originator_id, originator_version,"
+            " stream_hash, global_hash) VALUES (?, ?, ?, ?, ?)",
+            (head + 1, uuid.uuid4().hex, 1, bytes(32), bytes(32)),
+        )
+    finally:
+        conn.close()
+    with pytest.raises(ChainError, match=f"position {head + 1} is not after the chain's head"):
+        app.save(Counter(label="refused"))
+    assert app.head() == head
