@@ -80,8 +80,12 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         super()._insert_stored_events(curs, stored_events, **kwargs)  # lock, notify, insert
-        cur = curs.connection.cursor(row_factory=tuple_row)
-        self.chain.ask_heads(cur, ((_oid(s), s.originator_version) for s in stored_events))
+        try:
+            cur = curs.connection.cursor(row_factory=tuple_row)
+            self.chain.ask_heads(cur, ((_oid(s), s.originator_version) for s in stored_events))
+        except Exception:
+            _abort_transaction(curs.connection)  # (see below)
+            raise
         self._asked.cursor = cur
 
     def _fetch_ids_after_insert_events(

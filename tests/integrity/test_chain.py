@@ -19,6 +19,7 @@ from lianxin.integrity.chain import (
     CHAIN_TABLE,
     GENESIS,
     ChainError,
+    ChainTable,
     StoredRow,
     event_bytes,
     global_link,
@@ -235,3 +236,24 @@ def test_a_save_whose_chain_cannot_be_written_records_nothing(
     with pytest.raises(ChainError, match=f"position {head + 1} is not after the chain's head"):
         app.save(Counter(label="refused"))
     assert app.head() == head
+
+
+def test_a_fault_while_chaining_records_nothing(
+    app: Lianxin, store_url: DatabaseUrl, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    record_counters(app, 1, 1)
+    head = app.head()
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("a fault while chaining")
+
+    for step in ("ask_heads", "append_asked"):
+        with monkeypatch.context() as patch:
+            patch.setattr(ChainTable, step, broken)
+            with pytest.raises(RuntimeError, match="a fault while chaining"):
+                app.save(Counter(label="refused"))
+        assert app.head() == head, step
+    record_counters(app, 1, 1)  # and the next saves go through (PostgreSQL skips used ids)
+    result = verify_log(store_url)
+    assert result.ok, result
+    assert result.events == 4
