@@ -18,9 +18,9 @@ import pytest
 from websockets.sync.client import connect
 from websockets.typing import Subprotocol
 
-from domain.common import Actor, Role
+from domain.common import Actor, Role, text_problem
 from domain.identifiers import synthetic_uscc
-from graphql_api.limits import text_problem, variable_problem
+from graphql_api.limits import variable_problem
 from graphql_api.relay import to_global_id
 from tests.api.live import LiveApi
 from tests.security.probes import check_clean
