@@ -93,7 +93,8 @@ def verify_command(
 ) -> None:
     """Check the event log's hash chains (every stream, the global log) and the checkpoints.
 
-    Prints the first broken link (stream, version, position) and exits 1 on any break.
+    Prints the first broken link (stream, version, position). Exit 0: intact; 1: broken;
+    2: could not check (missing key, unreachable store).
     """
     from lianxin.integrity.verify import verify_log, verify_stream
 
