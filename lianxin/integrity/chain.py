@@ -203,32 +203,30 @@ class ChainTable:
                 " json_extract(value, '$[0]') AS oid, json_extract(value, '$[1]') AS v"
                 " FROM json_each(?)) AS p"
             )
+            self._heads_one = (
+                f"SELECT * FROM (SELECT NULL, position, global_hash FROM {t}"
+                " ORDER BY position DESC LIMIT 1)"
+                " UNION ALL SELECT ?, NULL, (SELECT stream_hash FROM "
+                f"{t} WHERE originator_id = ? AND originator_version < ?"
+                " ORDER BY originator_version DESC LIMIT 1)"
+            )
             self._insert = (
                 f"INSERT INTO {t} (position, originator_id, originator_version, stream_hash,"
                 " global_hash) VALUES (?, ?, ?, ?, ?)"
             )
             return
-        self._heads = (
-            f"(SELECT NULL::uuid, position, global_hash FROM {t} ORDER BY position DESC LIMIT 1)"
-            " UNION ALL SELECT s.oid, NULL, c.stream_hash"
-            " FROM unnest(%s::uuid[], %s::bigint[]) AS s(oid, v)"
-            " CROSS JOIN LATERAL (SELECT stream_hash FROM "
-            f"{t} WHERE originator_id = s.oid AND originator_version < s.v"
-            " ORDER BY originator_version DESC LIMIT 1) AS c"
-        )
+        # The function (migration 0012) beside the table; its plan is cached per session.
+        if not table.endswith(CHAIN_TABLE):
+            raise ValueError(f"not a chain table: {table!r}")
+        heads = table[: -len(CHAIN_TABLE)] + "lianxin_chain_heads"
+        self._heads = f"SELECT * FROM {heads}(%s::uuid[], %s::bigint[])"
         self._insert = (
             f"INSERT INTO {t} (position, originator_id, originator_version, stream_hash,"
             " global_hash) SELECT * FROM unnest(%s::bigint[], %s::uuid[], %s::bigint[],"
             " %s::bytea[], %s::bytea[])"
         )
-        # One event of one stream (a command's save, the common case): plain parameters,
-        # cheaper to send than arrays.
-        self._heads_one = (
-            f"(SELECT NULL::uuid, position, global_hash FROM {t} ORDER BY position DESC LIMIT 1)"
-            " UNION ALL SELECT %s::uuid, NULL, (SELECT stream_hash FROM "
-            f"{t} WHERE originator_id = %s::uuid AND originator_version < %s"
-            " ORDER BY originator_version DESC LIMIT 1)"
-        )
+        # One stream (a command's save, the common case): plain parameters, cheaper than arrays.
+        self._heads_one = f"SELECT * FROM {heads}(%s::uuid, %s::bigint)"
         self._insert_one = (
             f"INSERT INTO {t} (position, originator_id, originator_version, stream_hash,"
             " global_hash) VALUES (%s, %s::uuid, %s, %s, %s)"
@@ -256,11 +254,14 @@ class ChainTable:
         firsts: dict[str, int] = {}
         for originator_id, version in rows:
             firsts.setdefault(originator_id, version)
-        if self.kind == "sqlite":
-            self._execute(cur, self._heads, (json.dumps(list(firsts.items())),))
-        elif len(firsts) == 1:
+        if len(firsts) == 1:  # a command's save: plain parameters, cheaper than arrays
             ((originator_id, version),) = firsts.items()
-            self._execute(cur, self._heads_one, (originator_id, originator_id, version))
+            if self.kind == "sqlite":
+                self._execute(cur, self._heads_one, (originator_id, originator_id, version))
+            else:
+                self._execute(cur, self._heads_one, (originator_id, version))
+        elif self.kind == "sqlite":
+            self._execute(cur, self._heads, (json.dumps(list(firsts.items())),))
         else:
             self._execute(cur, self._heads, (list(firsts), list(firsts.values())))
 

@@ -16,15 +16,24 @@ If the chain cannot be written, the save fails and nothing of it is recorded.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore, PostgresFactory
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteFactory
+from eventsourcing.sqlite import (
+    SQLITE3_DEFAULT_LOCK_TIMEOUT,
+    SQLiteApplicationRecorder,
+    SQLiteConnection,
+    SQLiteConnectionPool,
+    SQLiteCursor,
+    SQLiteFactory,
+)
+from eventsourcing.utils import Environment, EnvType
 from psycopg import Connection, Cursor
 from psycopg.rows import DictRow, tuple_row
 
@@ -57,10 +66,57 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         return ids
 
 
+class StatementCachingSQLitePool(SQLiteConnectionPool):
+    """The library's SQLite pool, but each connection caches 64 prepared statements.
+
+    The library opens connections with ``cached_statements=True``, which sqlite3 reads as a
+    cache of one statement: a save that runs three statements (the events' INSERT, the chain's
+    heads, the chain's INSERT) would compile all three again every time.
+    """
+
+    STATEMENTS = 64
+
+    def _create_connection(self) -> SQLiteConnection:
+        # As the library's own (eventsourcing 9.5 sqlite.py), but for the statement cache.
+        try:
+            c = sqlite3.connect(
+                database=self.db_name,
+                uri=True,
+                check_same_thread=False,
+                isolation_level=None,  # autocommit: the library issues BEGIN itself
+                cached_statements=self.STATEMENTS,
+                timeout=self.lock_timeout or SQLITE3_DEFAULT_LOCK_TIMEOUT,
+            )
+        except (sqlite3.Error, TypeError) as e:
+            raise InterfaceError(e) from e
+        if not self.is_sqlite_memory_mode and not self.is_journal_mode_wal:
+            mode = c.execute("PRAGMA journal_mode;").fetchone()[0]
+            if mode.lower() != "wal":
+                c.execute("PRAGMA journal_mode=WAL;")
+                self.journal_mode_was_changed_to_wal = True
+            self.is_journal_mode_wal = True
+        c.row_factory = sqlite3.Row
+        return SQLiteConnection(sqlite_conn=c, max_age=self.max_age)
+
+
 class ChainedSQLiteFactory(SQLiteFactory):
     """``PERSISTENCE_MODULE`` for SQLite with a chained event log."""
 
     application_recorder_class = ChainedSQLiteApplicationRecorder
+
+    def __init__(self, env: Environment | EnvType | None):
+        super().__init__(env)
+        library_pool = self.datastore.pool
+        self.datastore.pool = StatementCachingSQLitePool(
+            db_name=library_pool.db_name,
+            lock_timeout=library_pool.lock_timeout,
+            pool_size=library_pool.pool_size,
+            max_overflow=library_pool.max_overflow,
+            pool_timeout=library_pool.pool_timeout,
+            max_age=library_pool.max_age,
+            pre_ping=library_pool.pre_ping,
+        )
+        library_pool.close()
 
 
 class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
