@@ -363,6 +363,7 @@ def ensure_campaign(url: DatabaseUrl, options: Options, *, log: bool = True) -> 
     )
     meta = read_meta(url)
     if meta.get("campaign") == key:
+        migrate(url)  # the migrations added since it was generated (idempotent)
         return Campaign(
             url,
             enterprises,

@@ -50,6 +50,7 @@ from bench.harness import (
 )
 from domain.common import Role
 from graphql_api.relay import to_global_id
+from lianxin.migrate import migrate
 from lianxin.storage import DatabaseUrl
 from projections.machinery import ProjectionError, ProjectionRunner
 from projections.registry import all_projections
@@ -176,6 +177,7 @@ def reusable(url: DatabaseUrl, options: Options) -> Campaign | None:
     ):
         return None
     report = json.loads(meta.get("report", "{}"))
+    migrate(url)  # a store kept from an earlier version gets the migrations added since
     return Campaign(url, wanted, options.days, options.seed, int(meta["events"]), False, report)
 
 
