@@ -10,12 +10,14 @@ others back by more than a page.
 
 from __future__ import annotations
 
+import gc
 import logging
 import sqlite3
 import threading
 import time
 from bisect import bisect_right
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -348,6 +350,12 @@ class ProjectionRunner:
 
     def _sweep(self) -> int:
         """Advance every running projection by up to one page; returns the events read."""
+        if self._limit <= self.page_size:
+            return self._sweep_pages()
+        with _gc_paused():
+            return self._sweep_pages()
+
+    def _sweep_pages(self) -> int:
         running = sorted((s for s in self._slots if s.state == "running"), key=lambda s: s.position)
         read = 0
         i = 0
@@ -488,6 +496,37 @@ class ProjectionRunner:
             else:
                 slot.position = stored.position
             self._cond.notify_all()
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = True
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a catch-up page is applied.
+
+    A page of thousands of decoded events and the rows built from them are young objects that
+    reference counting frees; the collector would scan them, and every read model's long-lived
+    state, again and again as they are allocated (measured: about 30 % of a runner's CPU while
+    catching up). The cyclic garbage a page makes is collected once the page is done. Only
+    grown pages (the runner behind the head) pause it; the pause is process-wide, so
+    overlapping pauses (several runners in one process) are counted.
+    """
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        _gc_pauses += 1
+        if _gc_pauses == 1:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 def _error(

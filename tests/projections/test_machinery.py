@@ -4,6 +4,7 @@ themselves."""
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -162,6 +163,8 @@ def test_catch_up_reads_larger_pages_while_behind_and_small_ones_at_the_head(
     (progress,) = projections.progress()
     assert (progress.pages, progress.position) == (5, head)
     assert rows(conn) == expected_rows(app)
+    # and the garbage collector, paused while the grown pages were applied, runs again
+    assert gc.isenabled()
     projections.close()
 
 
