@@ -26,7 +26,7 @@ from domain.receipts import CommandReceipt
 from domain.visit import Visit
 from lianxin.simulate import Rates, SimulationError, SimulationReport, simulate
 from lianxin.storage import DatabaseUrl, connect, connection
-from projections.machinery import ProjectionError, ProjectionRunner
+from projections.machinery import ProjectionRunner
 from projections.registry import all_projections
 from tests.conftest import FixedClock, make_app
 
@@ -44,9 +44,6 @@ INFRASTRUCTURE = {
 #: Rows that belong to a projection runner, not to the read model: repeat_visits' token of the
 #: process that wrote the last page (it checks its in-memory cache against it).
 RUNNER_ROWS = {("repeat_visit_state", "writer")}
-#: Read models that do not yet take every event the simulator records, and why; each is
-#: checked by an expected failure below, which turns into a failure once it is fixed.
-KNOWN_BROKEN: dict[str, str] = {}
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[+-]\d{2}:\d{2}|Z)?")
 
 
@@ -101,11 +98,7 @@ def stream(app: Lianxin) -> list[tuple[int, str, dict[str, Any]]]:
 
 def catch_up(r: Run, names: set[str] | None = None) -> int:
     """Run the read models (by default all but the known broken ones) to the head."""
-    projections = [
-        p
-        for p in all_projections()
-        if (p.name in names if names is not None else p.name not in KNOWN_BROKEN)
-    ]
+    projections = [p for p in all_projections() if names is None or p.name in names]
     runner = ProjectionRunner(r.url, r.app, projections, lock_retry=0.05)
     try:
         return runner.catch_up()
@@ -225,18 +218,6 @@ def test_a_simulation_needs_an_empty_store_and_a_past_period(
             simulate(app, enterprises=3, days=3, seed=1, progress=False)
     finally:
         app.close()
-
-
-@pytest.mark.parametrize("name", sorted(KNOWN_BROKEN))
-def test_read_models_known_to_break_on_the_simulated_log(
-    name: str, store_url: DatabaseUrl, clock: FixedClock
-) -> None:
-    r = run(store_url, clock, bulk=True)
-    try:
-        with pytest.raises(ProjectionError):
-            catch_up(r, {name})
-    finally:
-        r.app.close()
 
 
 def test_extensions_are_granted_across_holidays(store_url: DatabaseUrl, clock: FixedClock) -> None:
