@@ -30,8 +30,8 @@ from graphql_api.errors import ClientError
 from graphql_api.issues import visible_issue
 from graphql_api.relay import from_global_id, shown, uuid_of
 from lianxin.integrity.chain import as_bytes, originator_text
-from lianxin.integrity.source import Reader, reading
-from lianxin.integrity.verify import BrokenLink, verify_stream
+from lianxin.integrity.source import reading
+from lianxin.integrity.verify import BrokenLink, stream_key, verify_stream
 from lianxin.integrity.verify import StreamIntegrity as Verified
 from lianxin.storage import Connection as DbConnection
 
@@ -151,10 +151,6 @@ class StoredStream:
     has_more: bool
 
 
-def _stream_key(reader: Reader, stream: UUID) -> object:
-    return stream.hex if reader.kind == "sqlite" else stream
-
-
 def _parse(state: bytes) -> Any:
     try:
         return json.loads(state)
@@ -195,7 +191,7 @@ def read_stream(
     rows; None when the stream has no events."""
     with reading(conn) as reader:
         e, c, pos, p = reader.events_table, reader.chain_table, reader.position, reader.p
-        key = _stream_key(reader, stream)
+        key = stream_key(reader, stream)
         rows = list(
             reader.stream(
                 f"SELECT e.{pos}, e.originator_version, e.topic, e.state, c.stream_hash,"

@@ -230,7 +230,8 @@ def _orphan(row: tuple[Any, ...]) -> BrokenLink:
     )
 
 
-def _stream_key(reader: Reader, originator_id: UUID | str) -> object:
+def stream_key(reader: Reader, originator_id: UUID | str) -> object:
+    """An originator id as this store keeps it (SQLite: 32 hex digits; PostgreSQL: a uuid)."""
     if isinstance(originator_id, UUID):
         return originator_id.hex if reader.kind == "sqlite" else originator_id
     text = str(originator_id).strip()
@@ -250,7 +251,7 @@ def verify_stream(source: Source, originator_id: UUID | str) -> StreamIntegrity:
     problems = _Problems()
     walk = _StreamWalk(problems)
     with reading(source) as reader:
-        key = _stream_key(reader, originator_id)
+        key = stream_key(reader, originator_id)
         if reader.kind == "postgres" and not isinstance(key, UUID):
             return StreamIntegrity(str(key), events=0, head_version=None, head_hash=None)
         for row in reader.stream(
